@@ -1,0 +1,167 @@
+"""`highway-client`: query travel times and report observations from the command line.
+
+Exit codes: 0 success, 2 usage error, 3 the service answered with a fault,
+4 the service could not be reached (or did not answer in time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from client import errors
+from client.client import HighwayClient
+from client.models import DirectionTravelTime, HighwaySummary, Observation
+
+EXIT_OK, EXIT_USAGE, EXIT_FAULT, EXIT_UNREACHABLE = 0, 2, 3, 4
+DEFAULT_URL = "http://127.0.0.1:8080/soap"
+
+
+class UsageError(Exception):
+    """Bad arguments or input file; exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `highway-client`."""
+    parser = argparse.ArgumentParser(prog="highway-client", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--url", default=os.environ.get("HIGHWAY_URL", DEFAULT_URL),
+        help=f"SOAP endpoint (env HIGHWAY_URL; default {DEFAULT_URL})",
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("highways", help="list the highways")
+    tt = commands.add_parser("travel-times", help="current travel times on a highway")
+    tt.add_argument("highway", help="highway id, e.g. 192 or 'Highway 192'")
+    tt.add_argument("--direction", choices=["NB", "SB", "EB", "WB"], type=str.upper)
+    report = commands.add_parser("report", help="report observations from a CSV file")
+    report.add_argument(
+        "file", help="CSV with header sensor_id,segment_id,observed_at,speed_kph ('-' = stdin)"
+    )
+    return parser
+
+
+def client_from_args(args: argparse.Namespace) -> HighwayClient:
+    """A HighwayClient configured from the parsed arguments."""
+    return HighwayClient(url=args.url, timeout=args.timeout)
+
+
+def read_observations(handle: TextIO) -> list[Observation]:
+    """Parse observation rows; raise UsageError naming the first bad line."""
+    reader = csv.DictReader(handle)
+    required = {"sensor_id", "segment_id", "observed_at", "speed_kph"}
+    if reader.fieldnames is None or not required <= set(reader.fieldnames):
+        raise UsageError("CSV header must contain sensor_id,segment_id,observed_at,speed_kph")
+    rows = []
+    for row in reader:
+        try:
+            observed = dt.datetime.fromisoformat(row["observed_at"].replace("Z", "+00:00"))
+            if observed.tzinfo is None:
+                raise ValueError("observed_at needs a time zone (e.g. Z)")
+            rows.append(
+                Observation(row["sensor_id"], row["segment_id"], observed, float(row["speed_kph"]))
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise UsageError(f"line {reader.line_num}: {exc}") from exc
+    return rows
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join([line, "  ".join("-" * w for w in widths), *body])
+
+
+def format_highways(highways: Sequence[HighwaySummary]) -> str:
+    """A readable table of highways."""
+    return _table(
+        ["ID", "NAME", "DIRECTIONS", "KM", "SEGMENTS"],
+        [(h.id, h.name, "/".join(h.directions), f"{h.length_km:.1f}", h.segment_count)
+         for h in highways],
+    )
+
+
+def format_travel_times(results: Sequence[DirectionTravelTime]) -> str:
+    """A readable table per direction."""
+    blocks = []
+    for tt in results:
+        title = (f"Highway {tt.highway} {tt.direction}: {tt.total_minutes:.1f} min "
+                 f"(free flow {tt.free_flow_minutes:.1f} min) as of {tt.as_of:%Y-%m-%d %H:%M:%SZ}")
+        rows = [
+            (s.segment_id, s.from_name, s.to_name, f"{s.speed_kph:.0f}",
+             f"{s.current_minutes:.1f}", s.congestion + (" (no data)" if s.stale else ""))
+            for s in tt.segments
+        ]
+        blocks.append(title + "\n" + _table(["SEGMENT", "FROM", "TO", "KM/H", "MIN", "STATUS"], rows))
+    return "\n\n".join(blocks)
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Execute one command; returns the exit code."""
+    with client_from_args(args) as client:
+        result: Any
+        if args.command == "highways":
+            result = client.list_highways()
+            text = format_highways(result)
+        elif args.command == "travel-times":
+            result = client.travel_times(args.highway, args.direction)
+            text = format_travel_times(result)
+        else:
+            if args.file == "-":
+                observations = read_observations(sys.stdin)
+            else:
+                with open(args.file, newline="", encoding="utf-8") as handle:
+                    observations = read_observations(handle)
+            result = client.report_observations(observations)
+            text = f"accepted {result.accepted}, duplicates {result.duplicates}"
+    out.write((json.dumps(_jsonable(result), indent=2) if args.json else text) + "\n")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `highway-client`."""
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args, sys.stdout)
+    except UsageError as exc:
+        print(f"highway-client: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"highway-client: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except errors.ServiceFaultError as exc:
+        cid = f" (correlation id {exc.correlation_id})" if exc.correlation_id else ""
+        print(f"highway-client: fault {exc.code}: {exc.message}{cid}", file=sys.stderr)
+        return EXIT_FAULT
+    except errors.ProtocolError as exc:
+        print(f"highway-client: {exc}", file=sys.stderr)
+        return EXIT_FAULT
+    except errors.TransportError as exc:
+        print(f"highway-client: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

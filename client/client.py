@@ -1,0 +1,232 @@
+"""HighwayClient: typed calls to the highway-traffic service over zeep."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import functools
+import re
+from collections.abc import Callable, Iterable
+from importlib import resources
+from typing import Any, TypeVar
+
+import requests
+import zeep
+import zeep.exceptions
+from lxml import etree
+
+from client import errors
+from client.models import (
+    DirectionTravelTime,
+    HighwaySummary,
+    Observation,
+    ReportResult,
+    SegmentTravelTime,
+)
+from client.transport import HighwayTransport
+
+TNS = "urn:highway-traffic:v1"
+BINDING = f"{{{TNS}}}HighwayTrafficSoapBinding"
+WSDL_FILE = "highway-traffic.wsdl"
+_HIGHWAY_WORDS = re.compile(
+    r"^\s*(?:highway|hwy|route|interstate|us|i|or|sr)?[\s\-]*([0-9]{1,4}[A-Za-z]?)\s*$",
+    re.IGNORECASE,
+)
+T = TypeVar("T")
+
+
+@functools.cache
+def bundled_wsdl_path() -> str:
+    """Filesystem path of the contract shipped inside this package."""
+    return str(resources.files(__package__).joinpath("contract", WSDL_FILE))
+
+
+def normalize_highway(highway: str | int) -> str:
+    """'Highway 192', 'hwy 192', 'I-225' and 192 all become the contract's id ('192')."""
+    text = str(highway)
+    match = _HIGHWAY_WORDS.match(text)
+    return match.group(1).upper() if match else text.strip()
+
+
+class HighwayClient:
+    """A client for one highway-traffic endpoint. Thread-safe for calls; reuse one instance.
+
+    The contract is loaded from the copy bundled with this package (no WSDL fetch), and every
+    call has a timeout.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+        plugins: Iterable[Any] = (),
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self.url = url
+        self.timeout = timeout
+        self._session = session or requests.Session()
+        self._transport = HighwayTransport(timeout=timeout, session=self._session)
+        settings = zeep.Settings(strict=True, xml_huge_tree=False, forbid_entities=True)
+        self._zeep = zeep.Client(
+            bundled_wsdl_path(),
+            transport=self._transport,
+            settings=settings,
+            plugins=list(plugins),
+        )
+        self._service = self._zeep.create_service(BINDING, url)
+
+    def __repr__(self) -> str:
+        return f"HighwayClient(url={self.url!r}, timeout={self.timeout!r})"
+
+    def close(self) -> None:
+        """Close pooled HTTP connections."""
+        self._session.close()
+
+    def __enter__(self) -> HighwayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Operations ---------------------------------------------------------------------------
+
+    def list_highways(self) -> list[HighwaySummary]:
+        """Every highway of the network."""
+        result = self._call(self._service.ListHighways)
+        return [
+            HighwaySummary(
+                id=str(h.id),
+                name=str(h.name),
+                directions=tuple(str(d) for d in h.direction),
+                length_km=float(h.lengthKm),
+                segment_count=int(h.segmentCount),
+            )
+            for h in (result or [])
+        ]
+
+    def travel_times(
+        self, highway: str | int, direction: str | None = None
+    ) -> list[DirectionTravelTime]:
+        """Current travel times for a highway, one direction or all; 'Highway 192' is fine."""
+        kwargs: dict[str, Any] = {"highway": normalize_highway(highway)}
+        if direction is not None:
+            kwargs["direction"] = direction.strip().upper()
+        result = self._call(self._service.GetTravelTimes, **kwargs)
+        return [_direction(tt) for tt in (result or [])]
+
+    def report_observations(self, observations: Iterable[Observation]) -> ReportResult:
+        """Report up to 1000 observations as one atomic, idempotent batch."""
+        items = [
+            {
+                "sensorId": o.sensor_id,
+                "segmentId": o.segment_id,
+                "observedAt": _aware(o.observed_at),
+                "speedKph": decimal.Decimal(str(round(float(o.speed_kph), 2))),
+            }
+            for o in observations
+        ]
+        if not items:
+            raise ValueError("a batch needs at least one observation")
+        result = self._call(self._service.ReportObservations, observation=items)
+        return ReportResult(accepted=int(result.accepted), duplicates=int(result.duplicates))
+
+    # Boundary: zeep and requests errors become ours ----------------------------------------
+
+    def _call(self, operation: Callable[..., T], **kwargs: Any) -> T:
+        try:
+            return operation(**kwargs)
+        except zeep.exceptions.Fault as exc:
+            raise self._fault_error(exc) from exc
+        except requests.Timeout as exc:
+            raise errors.TimeoutError(f"no answer from {self.url} within {self.timeout}s") from exc
+        except requests.RequestException as exc:
+            raise errors.TransportError(f"cannot reach {self.url}: {exc}") from exc
+        except zeep.exceptions.TransportError as exc:
+            raise errors.ProtocolError(
+                f"HTTP {exc.status_code} without a SOAP answer from {self.url}",
+                http_status=exc.status_code,
+            ) from exc
+        except (zeep.exceptions.XMLSyntaxError, zeep.exceptions.XMLParseError) as exc:
+            raise errors.ProtocolError(f"unreadable answer from {self.url}: {exc}") from exc
+
+    def _fault_error(self, fault: zeep.exceptions.Fault) -> errors.ServiceFaultError:
+        code = _strip_soap_prefix(str(fault.code or "Server"))
+        detail = _fault_detail(fault.detail)
+        cls = errors.fault_class(code)
+        return cls(
+            str(fault.message or ""),
+            code=code,
+            http_status=self._transport.last_status,
+            correlation_id=detail.get("correlationId"),
+            detail=detail,
+        )
+
+
+def _strip_soap_prefix(code: str) -> str:
+    """'soap:Client.X' -> 'Client.X'; WS-Security codes keep their wsse: prefix."""
+    prefix, sep, rest = code.partition(":")
+    if not sep:
+        return code
+    if prefix.lower() in ("soap", "soapenv", "soap11env", "s", "env", "senv"):
+        return rest
+    if rest in ("InvalidSecurity", "InvalidSecurityToken", "FailedAuthentication", "FailedCheck",
+                "MessageExpired", "UnsupportedSecurityToken", "UnsupportedAlgorithm",
+                "SecurityTokenUnavailable"):
+        return f"wsse:{rest}"
+    return rest
+
+
+def _fault_detail(detail: Any) -> dict[str, str]:
+    if detail is None:
+        return {}
+    result: dict[str, str] = {}
+    for element in detail.iter():
+        if not isinstance(element.tag, str) or element is detail:
+            continue
+        if len(element) == 0 and element.text is not None:
+            result[etree.QName(element).localname] = element.text.strip()
+    return result
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None:
+        return None
+    return _aware(moment).astimezone(dt.UTC)
+
+
+def _segment(s: Any) -> SegmentTravelTime:
+    return SegmentTravelTime(
+        segment_id=str(s.segmentId),
+        from_name=str(s.fromName),
+        to_name=str(s.toName),
+        length_km=float(s.lengthKm),
+        speed_kph=float(s.speedKph),
+        current_minutes=float(s.currentMinutes),
+        free_flow_minutes=float(s.freeFlowMinutes),
+        congestion=str(s.congestion),
+        observed_at=_utc(s.observedAt),
+        stale=bool(s.stale),
+    )
+
+
+def _direction(tt: Any) -> DirectionTravelTime:
+    as_of = _utc(tt.asOf)
+    assert as_of is not None
+    return DirectionTravelTime(
+        highway=str(tt.highway),
+        direction=str(tt.direction),
+        as_of=as_of,
+        total_minutes=float(tt.totalMinutes),
+        free_flow_minutes=float(tt.freeFlowMinutes),
+        segments=tuple(_segment(s) for s in tt.segment),
+    )
+
+
+__all__ = ["HighwayClient", "bundled_wsdl_path", "normalize_highway"]

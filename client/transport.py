@@ -1,0 +1,40 @@
+"""The HTTP transport under zeep: timeouts, TLS options, and the last response's status/headers."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import requests
+import zeep.transports
+
+
+class HighwayTransport(zeep.transports.Transport):
+    """A zeep Transport that remembers, per thread, the status and headers of the last POST.
+
+    zeep raises a Fault without the HTTP status or Retry-After (see STACK_NOTES); the client
+    reads them from here to build its exceptions and quota information.
+    """
+
+    def __init__(self, *, timeout: float, session: requests.Session) -> None:
+        super().__init__(session=session, timeout=timeout, operation_timeout=timeout)
+        self._local = threading.local()
+
+    def post(self, address: str, message: Any, headers: dict[str, str]) -> Any:
+        """POST the envelope and record the response's status and headers."""
+        self._local.status = None
+        self._local.headers = {}
+        response = super().post(address, message, headers)
+        self._local.status = response.status_code
+        self._local.headers = dict(response.headers)
+        return response
+
+    @property
+    def last_status(self) -> int | None:
+        """HTTP status of this thread's last POST (None if it never got an answer)."""
+        return getattr(self._local, "status", None)
+
+    @property
+    def last_headers(self) -> dict[str, str]:
+        """Response headers of this thread's last POST (case-insensitive copy)."""
+        return getattr(self._local, "headers", {})

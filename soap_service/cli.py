@@ -1,0 +1,66 @@
+"""`highway-server`: serve the SOAP service, print its contract, manage accounts."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from soap_service import __version__
+from soap_service.contract import contract
+from soap_service.settings_loader import ConfigError, add_setting_arguments, load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="highway-server", description="Highway traffic SOAP service."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the SOAP service")
+    add_setting_arguments(serve)
+    serve.set_defaults(handler=_serve)
+
+    wsdl = commands.add_parser("wsdl", help="print the WSDL contract")
+    wsdl.add_argument("--public-url", help="soap:address to put in the printed contract")
+    wsdl.set_defaults(handler=_wsdl)
+    return parser
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args)
+    except ConfigError as exc:
+        print(f"highway-server: configuration error: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.ops.log_level)
+    from soap_service.web.listener import serve
+
+    return serve(settings)
+
+
+def _wsdl(args: argparse.Namespace) -> int:
+    data = contract.render_wsdl(args.public_url) if args.public_url else contract.wsdl_bytes()
+    sys.stdout.buffer.write(data)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `highway-server` command."""
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

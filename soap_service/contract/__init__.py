@@ -1,0 +1,1 @@
+"""The checked-in WSDL contract, bundled as package data."""

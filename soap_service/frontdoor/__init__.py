@@ -1,0 +1,1 @@
+"""Checks in front of Spyne: HTTP limits, XML pre-checks and SOAP envelope rules."""

@@ -1,0 +1,127 @@
+"""An HTTP/1.1 channel with absolute deadlines: a request's headers within `header_timeout`
+of its first byte (or of the connection), its body within `body_timeout` of its headers.
+
+Twisted's own timeout is an idle timeout that every byte resets, so a client trickling one
+byte a second holds a connection forever; these deadlines do not move. Twisted keeps
+parsing and framing the requests (smuggling defences stay its job); HTTP/2 is never offered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from twisted.web.http import HTTPChannel
+
+from soap_service.faults import ServiceFault
+from soap_service.frontdoor.refusal import (
+    ABORT_AFTER_SECONDS,
+    abort_if_connected,
+    bad_http_request,
+    timed_out,
+    write_refusal,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Deadlines:
+    """Seconds allowed for a request's line and headers, and then for its body."""
+
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+
+
+class FrontDoorChannel(HTTPChannel):
+    """HTTPChannel plus header/body deadlines and `refuse()`, answering with a SOAP fault.
+
+    `callLater` (the Site's reactor) is set by HTTPFactory.buildProtocol before the
+    connection is made; the idle keep-alive timeout stays Twisted's (`Site.timeOut`).
+    """
+
+    def __init__(self, deadlines: Deadlines) -> None:
+        super().__init__()
+        self.deadlines = deadlines
+        self.refused = False
+        self._header_call: Any = None
+        self._body_call: Any = None
+        self._abort_call: Any = None
+
+    def connectionMade(self) -> None:
+        """Start the header deadline with the connection: sending nothing is slow too."""
+        super().connectionMade()
+        self._arm_header_deadline()
+
+    def dataReceived(self, data: bytes) -> None:
+        """Ignore everything after a refusal; start the deadline of a new request's headers."""
+        if self.refused:
+            return
+        if self._header_call is None and self._body_call is None and not self._handlingRequest:
+            self._arm_header_deadline()
+        super().dataReceived(data)
+
+    def allHeadersReceived(self) -> None:
+        """Headers are in: stop the header deadline, start the body deadline if a body follows."""
+        self._header_call = _cancel(self._header_call)
+        super().allHeadersReceived()
+        if not self.refused and self.length != 0:
+            self._body_call = self.callLater(
+                self.deadlines.body_timeout, self._deadline_passed, "body"
+            )
+
+    def allContentReceived(self) -> None:
+        """The body is complete: stop its deadline and hand the request on (unless refused)."""
+        self._body_call = _cancel(self._body_call)
+        if self.refused:
+            return
+        super().allContentReceived()
+
+    def _send100Continue(self) -> None:
+        # Never invite the body of a request that was just refused (413 on Content-Length).
+        if not self.refused:
+            super()._send100Continue()
+
+    def _respondToBadRequestAndDisconnect(self) -> None:
+        # Twisted's parser refused the framing; answer 400 with a fault body, not a bare 400.
+        self.refuse(bad_http_request("malformed http"))
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        """A request or header line longer than MAX_LENGTH: 400, then close."""
+        self.refuse(bad_http_request("line too long"))
+
+    def refuse(self, fault: ServiceFault) -> None:
+        """Answer `fault` (413, 408...) with a SOAP Fault body, then close the connection."""
+        if self.refused or self.transport is None:
+            return
+        self.refused = True
+        self._header_call = _cancel(self._header_call)
+        self._body_call = _cancel(self._body_call)
+        self.setTimeout(None)
+        write_refusal(self.transport, fault)
+        self.loseConnection()
+        self._abort_call = self.callLater(ABORT_AFTER_SECONDS, abort_if_connected, self.transport)
+
+    def connectionLost(self, reason: Any) -> None:
+        """Cancel every pending deadline with the connection."""
+        self._header_call = _cancel(self._header_call)
+        self._body_call = _cancel(self._body_call)
+        self._abort_call = _cancel(self._abort_call)
+        super().connectionLost(reason)
+
+    def _arm_header_deadline(self) -> None:
+        self._header_call = self.callLater(
+            self.deadlines.header_timeout, self._deadline_passed, "headers"
+        )
+
+    def _deadline_passed(self, what: str) -> None:
+        if what == "headers":
+            self._header_call = None
+        else:
+            self._body_call = None
+        self.refuse(timed_out(what))
+
+
+def _cancel(call: Any) -> None:
+    """Cancel a pending delayed call (if any); always returns None to clear the slot."""
+    if call is not None and call.active():
+        call.cancel()
+    return None

@@ -1,0 +1,72 @@
+"""A twisted.web Request that never holds more than the body cap, never spools to disk and
+never parses form bodies."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from twisted.web import server
+
+from soap_service.faults import ServiceFault
+from soap_service.frontdoor.refusal import write_refusal
+from soap_service.frontdoor.refusal import too_large as too_large_fault
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+class LimitedRequest(server.Request):
+    """Refuses a body over `max_body_bytes` with 413: on Content-Length before reading it, and
+    for a chunked body as soon as the running total passes the cap.
+
+    Give it to the Site through `limited_request_factory`; with FrontDoorChannel the channel
+    answers the refusal and stops reading, otherwise the request closes the connection itself.
+    """
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    def __init__(self, channel: Any, *args: Any, **kwargs: Any) -> None:
+        # Form bodies are never parsed: a 200 MB multipart POST must not become 2 GB of args.
+        kwargs["parsePOSTFormSubmission"] = False
+        super().__init__(channel, *args, **kwargs)
+        self.received_bytes = 0
+        self.refused = False
+
+    def gotLength(self, length: int | None) -> None:
+        """Called once the headers are in; `length` is None for a chunked body."""
+        # Always memory, never Twisted's temporary file: the cap bounds what is kept.
+        self.content = BytesIO()
+        if length is not None and length > self.max_body_bytes:
+            self._refuse(too_large_fault(self.max_body_bytes))
+
+    def handleContentChunk(self, data: bytes) -> None:
+        """Keep a body chunk unless it takes the running total past the cap."""
+        if self.refused:
+            return
+        self.received_bytes += len(data)
+        if self.received_bytes > self.max_body_bytes:
+            self._refuse(too_large_fault(self.max_body_bytes))
+            return
+        self.content.write(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        """Hand a complete request to the resource, unless it was already refused."""
+        if self.refused:
+            return
+        super().requestReceived(command, path, version)
+
+    def _refuse(self, fault: ServiceFault) -> None:
+        self.refused = True
+        self.content = BytesIO()  # let go of what was kept so far
+        refuse = getattr(self.channel, "refuse", None)
+        if refuse is not None:
+            refuse(fault)
+            return
+        # A plain HTTPChannel: answer and close; the transport stops reading on close.
+        write_refusal(self.channel.transport, fault)
+        self.channel.loseConnection()
+
+
+def limited_request_factory(max_body_bytes: int) -> type[LimitedRequest]:
+    """A LimitedRequest class with the given cap, for `Site(requestFactory=...)`."""
+    return type("LimitedRequest", (LimitedRequest,), {"max_body_bytes": max_body_bytes})

@@ -1,0 +1,95 @@
+"""Front-door limits: body size, deadlines, connection caps and XML shape limits."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from soap_service.settings_fields import setting
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be 1 or more")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be greater than zero")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class FrontDoorSettings:
+    """Limits applied before Spyne sees a request; defaults follow trusted SOAP stacks.
+
+    Numbers: message size between WCF's 64 KiB and Kong's 10 MiB (Oracle's gateway uses ~1 MB);
+    depth as WCF (32); attributes and names well under Kong/CXF; elements enough for a full
+    1000-observation ReportObservations batch (~5,000 elements) with a WS-Security header.
+    """
+
+    max_body_bytes: int = setting(
+        1024 * 1024, flag="--max-body-bytes", parse=_positive_int,
+        help="largest request body accepted, in bytes (413 beyond)",
+    )
+    header_timeout: float = setting(
+        10.0, flag="--header-timeout", parse=_positive_seconds,
+        help="seconds a client has to send a request's line and headers (408 beyond)",
+    )
+    body_timeout: float = setting(
+        30.0, flag="--body-timeout", parse=_positive_seconds,
+        help="seconds a client has to send a request's whole body once its headers are in "
+        "(408 beyond)",
+    )
+    idle_timeout: float = setting(
+        30.0, flag="--idle-timeout", parse=_positive_seconds,
+        help="seconds an idle keep-alive connection stays open",
+    )
+    max_connections: int = setting(
+        512, flag="--max-connections", parse=_positive_int,
+        help="open connections in total; more are answered 503 and closed",
+    )
+    max_connections_per_ip: int = setting(
+        32, flag="--max-connections-per-ip", parse=_positive_int,
+        help="open connections from one peer address; more are answered 503 and closed",
+    )
+    max_xml_depth: int = setting(
+        32, flag="--max-xml-depth", parse=_positive_int,
+        help="deepest element nesting in a request (the Envelope is depth 1)",
+    )
+    max_xml_elements: int = setting(
+        10_000, flag="--max-xml-elements", parse=_positive_int,
+        help="elements in one request (a full 1000-observation batch needs ~5,000)",
+    )
+    max_xml_attributes: int = setting(
+        32, flag="--max-xml-attributes", parse=_positive_int,
+        help="attributes on one element (namespace declarations not counted)",
+    )
+    max_xml_namespaces: int = setting(
+        32, flag="--max-xml-namespaces", parse=_positive_int,
+        help="namespace declarations on one element",
+    )
+    max_xml_name_length: int = setting(
+        256, flag="--max-xml-name-length", parse=_positive_int,
+        help="longest element or attribute name (local part), in characters",
+    )
+    max_xml_text_length: int = setting(
+        65_536, flag="--max-xml-text-length", parse=_positive_int,
+        help="longest text node, attribute value or comment, in characters",
+    )
+    refusal_log_rate: float = setting(
+        5.0, flag="--refusal-log-rate", parse=_positive_seconds,
+        help="refusal log lines per second, sustained (the excess is counted, not logged)",
+    )
+    refusal_log_burst: int = setting(
+        50, flag="--refusal-log-burst", parse=_positive_int,
+        help="refusal log lines allowed in a burst before --refusal-log-rate applies",
+    )
+
+    def __post_init__(self) -> None:
+        if self.max_connections_per_ip > self.max_connections:
+            raise ValueError(
+                "frontdoor.max_connections_per_ip must not exceed frontdoor.max_connections"
+            )

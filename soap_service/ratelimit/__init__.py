@@ -1,0 +1,1 @@
+"""Per-IP and per-principal rate limits and load shedding."""

@@ -1,0 +1,115 @@
+"""One `limits` storage plus strategy, answering "may this caller go on, and what is left?"."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+from limits import RateLimitItem
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import STRATEGIES, RateLimiter
+from limits.storage import storage_from_string
+
+from soap_service.state.redisconn import SOCKET_TIMEOUT_SECONDS
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of one hit: allowed or not, and the numbers for the RateLimit headers."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: float  # epoch seconds when the window frees up
+    shared: bool  # True when counted in Redis (global), False per process
+
+    def reset_after(self, now: float | None = None) -> int:
+        """Whole seconds until the window resets (at least 1: clients must wait, not spin)."""
+        now = time.time() if now is None else now
+        return max(1, math.ceil(self.reset_at - now))
+
+
+class SweepingMemoryStorage(MemoryStorage):
+    """limits' async memory storage, sweeping expired keys at most once a second.
+
+    limits 5.8.0 schedules a sweep task over *every* key after each hit once the previous one
+    finished, so with many live keys (a flood from many IPs) each request paid a full scan:
+    ~850 µs per request at 10,000 keys, measured here. Overriding the private scheduler keeps
+    expiry (get() also drops expired keys lazily) while bounding the cost."""
+
+    SWEEP_INTERVAL_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, **options: Any) -> None:
+        super().__init__(uri, **options)
+        self._next_sweep = 0.0
+
+    async def _MemoryStorage__schedule_expiry(self) -> None:  # overrides the private hook
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.SWEEP_INTERVAL_SECONDS
+        await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
+
+
+def make_storage(state_url: str, connection_pool: Any = None) -> Storage:
+    """The async `limits` storage for a state URL: memory:// or redis[s]://, by scheme."""
+    if state_url.startswith("memory://"):
+        return SweepingMemoryStorage()
+    options: dict[str, Any] = {"implementation": "redispy"}
+    if connection_pool is not None:
+        options["connection_pool"] = connection_pool  # share the state client's pool
+    else:
+        options["socket_timeout"] = SOCKET_TIMEOUT_SECONDS
+        options["socket_connect_timeout"] = SOCKET_TIMEOUT_SECONDS
+    storage = storage_from_string("async+" + state_url, **options)
+    assert isinstance(storage, Storage)
+    return storage
+
+
+class Counter:
+    """Counts hits for keys on one storage with one strategy (chosen by name, as limits does)."""
+
+    def __init__(self, storage: Storage, strategy: str, *, shared: bool) -> None:
+        self.storage = storage
+        self.shared = shared
+        factory = cast(Callable[[Storage], RateLimiter], STRATEGIES[strategy])
+        self._limiter = factory(storage)
+        self._fixed = strategy == "fixed-window"
+        # Redis fixed window in one round trip: limits' own incr script and TTL, pipelined.
+        bridge = getattr(storage, "bridge", None)
+        self._script = getattr(bridge, "lua_incr_expire", None)
+        self._prefixed = getattr(bridge, "prefixed_key", None)
+        self._connection = getattr(bridge, "get_connection", None)
+
+    async def hit(self, item: RateLimitItem, *identifiers: str) -> Decision:
+        """Consume one unit of `item` for `identifiers`; never raises for "over the limit"."""
+        if self._fixed:
+            count, reset_at = await self._fixed_window(item, item.key_for(*identifiers))
+            remaining = max(0, item.amount - count)
+            return Decision(count <= item.amount, item.amount, remaining, reset_at, self.shared)
+        allowed = await self._limiter.hit(item, *identifiers)
+        stats = await self._limiter.get_window_stats(item, *identifiers)
+        return Decision(allowed, item.amount, max(0, stats.remaining), stats.reset_time,
+                        self.shared)
+
+    async def _fixed_window(self, item: RateLimitItem, key: str) -> tuple[int, float]:
+        """The same counting as limits' FixedWindowRateLimiter.hit, keeping the count it drops."""
+        expiry = item.get_expiry()
+        if self._script is not None and self._prefixed is not None and self._connection:
+            full_key = self._prefixed(key)
+            pipe = self._connection().pipeline(transaction=False)
+            await self._script([full_key], [expiry, 1], client=pipe)
+            pipe.ttl(full_key)
+            count, ttl = await pipe.execute()
+            now = time.time()
+            # TTL -1/-2 cannot follow our INCR+EXPIRE unless the key expired in between.
+            return int(count), now + (ttl if ttl > 0 else expiry)
+        count = await self.storage.incr(key, expiry)
+        return count, await self.storage.get_expiry(key)
+
+    async def clear(self, item: RateLimitItem, *identifiers: str) -> None:
+        """Forget the counter (tests and admin tools)."""
+        await self._limiter.clear(item, *identifiers)

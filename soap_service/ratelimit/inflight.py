@@ -1,0 +1,76 @@
+"""Load shedding: a cap on SOAP requests in flight in this process; past it, 503 at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from soap_service import faults
+from soap_service.faults import ServiceFault
+from soap_service.web.exchange import Exchange, Reply
+from soap_service.web.pipeline import ExchangeObserver
+
+NOTE_KEY = "in_flight_slot"  # exchange.notes[NOTE_KEY] is True while the exchange holds a slot
+RETRY_AFTER_SECONDS = 1
+
+
+class InFlightLimit:
+    """Counts exchanges between this stage and their completion; refuses past `limit`.
+
+    The slot is released by `release(exchange)`, which is idempotent: the InFlightRelease
+    observer calls it when the pipeline decides the reply, and the HTTP resource should call it
+    in its finally-block too, so a cancelled exchange (client gone mid-await) cannot leak one.
+    Health checks do not go through the pipeline and are never counted."""
+
+    name = "in-flight-limit"
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("the in-flight limit must be at least 1")
+        self.limit = limit
+        self.in_flight = 0
+        self.shed_count = 0  # refusals, for metrics
+
+    async def __call__(self, exchange: Exchange) -> None:
+        """Take a slot or refuse with Server.Overloaded (503, Retry-After)."""
+        if self.in_flight >= self.limit:
+            self.shed_count += 1
+            raise ServiceFault(
+                faults.SERVER_OVERLOADED,
+                "The service is overloaded; retry after the number of seconds in Retry-After.",
+                http_status=503,
+                headers=(("Retry-After", str(RETRY_AFTER_SECONDS)),),
+                detail={"retryAfterSeconds": str(RETRY_AFTER_SECONDS)},
+                reason=f"{self.in_flight} requests in flight (limit {self.limit})",
+            )
+        self.in_flight += 1
+        exchange.notes[NOTE_KEY] = True
+
+    def release(self, exchange: Exchange) -> None:
+        """Give the exchange's slot back, once; a no-op if it holds none."""
+        if exchange.notes.pop(NOTE_KEY, False):
+            self.in_flight -= 1
+
+
+class InFlightRelease(ExchangeObserver):
+    """Releases the in-flight slot when the pipeline has decided the reply."""
+
+    def __init__(self, limit: InFlightLimit) -> None:
+        self._limit = limit
+
+    def completed(self, exchange: Exchange, reply: Reply, fault: ServiceFault | None) -> None:
+        """See ExchangeObserver.completed."""
+        self._limit.release(exchange)
+
+
+class DebugOperationDelay:
+    """TEST ONLY (--debug-operation-delay): waits, without blocking the reactor, before the
+    operation, so tests can hold requests in flight. Assembly adds it only when the delay > 0."""
+
+    name = "debug-operation-delay"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def __call__(self, exchange: Exchange) -> None:
+        """Sleep on the event loop."""
+        await asyncio.sleep(self.seconds)

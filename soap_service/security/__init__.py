@@ -1,0 +1,1 @@
+"""WS-Security, mutual TLS, accounts and authorization."""

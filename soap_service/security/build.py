@@ -1,0 +1,64 @@
+"""Building the security stages from settings: the one call web/assembly.py makes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from typing import Any
+
+from soap_service.security.accounts import AccountStore
+from soap_service.security.authorization import AuthorizationStage
+from soap_service.security.certs import CertificateTrust, load_ca_bundle
+from soap_service.security.digest_secrets import DigestSecretBox, default_key_path
+from soap_service.security.mtls_stage import ClientCertificateStage
+from soap_service.security.passwords import VerifiedPasswordCache
+from soap_service.security.replay_guard import ReplayGuard
+from soap_service.security.settings import SecuritySettings
+from soap_service.security.signature import SignatureVerifier
+from soap_service.security.timestamp import TimestampVerifier
+from soap_service.security.usernametoken import UsernameTokenVerifier
+from soap_service.security.wss_stage import WsSecurityStage
+from soap_service.state.replay import ReplayCache
+
+log = logging.getLogger("highway.security")
+
+
+def load_digest_box(settings: SecuritySettings, db_path: str) -> DigestSecretBox | None:
+    """The key for PasswordDigest secrets, or None (digest logins then all fail) if absent."""
+    path = settings.account_key_file or default_key_path(db_path)
+    if not os.path.exists(path):
+        return None
+    return DigestSecretBox.from_file(path)
+
+
+def build_security_stages(
+    settings: SecuritySettings,
+    conn: sqlite3.Connection,
+    replay_cache: ReplayCache,
+    *,
+    db_path: str,
+) -> list[Any]:
+    """WS-Security -> mTLS identity -> authorization, in that order, ready for the pipeline.
+
+    `conn` is a migrated database connection; `replay_cache` is the shared state backend's
+    cache (memory or Redis). Raises ValueError/OSError for an unreadable CA or key file.
+    """
+    accounts = AccountStore(conn)
+    replay = ReplayGuard(replay_cache, settings.replay_window_seconds)
+    trust = (
+        CertificateTrust(load_ca_bundle(settings.wss_ca), accounts) if settings.wss_ca else None
+    )
+    box = load_digest_box(settings, db_path)
+    if box is None:
+        log.info("no account key file: PasswordDigest logins are disabled")
+    usernames = UsernameTokenVerifier(
+        settings, accounts, replay,
+        digest_box=box,
+        password_cache=VerifiedPasswordCache(settings.password_cache_seconds),
+    )
+    return [
+        WsSecurityStage(usernames, TimestampVerifier(settings), SignatureVerifier(settings, trust, replay)),
+        ClientCertificateStage(accounts),
+        AuthorizationStage(settings.require_authentication),
+    ]

@@ -1,0 +1,173 @@
+"""UsernameToken Profile 1.1 on the server: BSP structure, freshness, replay, PasswordText/Digest."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import functools
+import hashlib
+import hmac
+from collections.abc import Callable
+
+from lxml import etree
+
+from soap_service.faults import WSSE_NS, WSU_NS
+from soap_service.security import errors
+from soap_service.security.accounts import Account, AccountStore
+from soap_service.security.digest_secrets import DigestSecretBox
+from soap_service.security.passwords import (
+    VerifiedPasswordCache,
+    hash_password,
+    verify_password_async,
+)
+from soap_service.security.principal import Principal
+from soap_service.security.replay_guard import ReplayGuard
+from soap_service.security.settings import SecuritySettings
+from soap_service.security.wsxml import (
+    BASE64_BINARY,
+    PASSWORD_DIGEST,
+    PASSWORD_TEXT,
+    children,
+    parse_datetime,
+    q,
+    text_of,
+)
+from soap_service.web.exchange import TransportInfo
+
+USERNAME = q(WSSE_NS, "Username")
+PASSWORD = q(WSSE_NS, "Password")
+NONCE = q(WSSE_NS, "Nonce")
+CREATED = q(WSU_NS, "Created")
+
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the user does not exist, so unknown users cost the same scrypt
+    time as known ones (no timing oracle for account names)."""
+    return hash_password("not-a-real-password")
+
+
+def password_digest(nonce: bytes, created: str, password: str) -> str:
+    """Base64(SHA-1(nonce + created + password)), the UsernameToken Profile's digest."""
+    material = nonce + created.encode("utf-8") + password.encode("utf-8")
+    return base64.b64encode(hashlib.sha1(material).digest()).decode("ascii")
+
+
+def _one(token: etree._Element, tag: str, *, required: bool) -> etree._Element | None:
+    """BSP: exactly one (required) or at most one (optional) child with this tag."""
+    found = children(token, tag)
+    if len(found) > 1:
+        raise errors.invalid_security(f"UsernameToken has {len(found)} {etree.QName(tag).localname}")
+    if required and not found:
+        raise errors.invalid_security(f"UsernameToken has no {etree.QName(tag).localname}")
+    return found[0] if found else None
+
+
+class UsernameTokenVerifier:
+    """Checks one wsse:UsernameToken and returns the principal it authenticates."""
+
+    def __init__(
+        self,
+        settings: SecuritySettings,
+        accounts: AccountStore,
+        replay: ReplayGuard,
+        *,
+        digest_box: DigestSecretBox | None = None,
+        password_cache: VerifiedPasswordCache | None = None,
+        clock: Callable[[], datetime.datetime] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._accounts = accounts
+        self._replay = replay
+        self._box = digest_box
+        self._cache = password_cache or VerifiedPasswordCache(settings.password_cache_seconds)
+        self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
+
+    async def verify(self, token: etree._Element, transport: TransportInfo) -> Principal:
+        """Authenticate the token, or raise a WS-Security ServiceFault."""
+        username_el = _one(token, USERNAME, required=True)
+        password_el = _one(token, PASSWORD, required=True)
+        nonce_el = _one(token, NONCE, required=False)
+        created_el = _one(token, CREATED, required=False)
+        assert username_el is not None and password_el is not None
+        username = text_of(username_el)
+        password_type = password_el.get("Type")
+        if password_type is None:
+            raise errors.invalid_security("Password has no Type (BSP R4201)")
+        if password_type not in (PASSWORD_TEXT, PASSWORD_DIGEST):
+            raise errors.unsupported_token("unknown Password Type")
+        nonce = self._nonce(nonce_el)
+        created_text = self._created(created_el)
+        is_digest = password_type == PASSWORD_DIGEST
+        if is_digest and (nonce is None or created_text is None):
+            raise errors.invalid_token("PasswordDigest without Nonce and Created")
+        if not is_digest and not (transport.is_tls or transport.is_loopback_listener):
+            raise errors.invalid_security("PasswordText over a cleartext, non-loopback listener")
+
+        # Password text is kept verbatim: whitespace may be part of a password.
+        password = password_el.text or ""
+        account = self._accounts.get(username)
+        if is_digest:
+            assert nonce is not None and created_text is not None
+            ok = self._check_digest(account, nonce, created_text, password)
+            method = "password-digest"
+        else:
+            ok = await self._check_text(account, username, password)
+            method = "password-text"
+        if not ok or account is None:
+            raise errors.failed_authentication(f"{method} rejected for user {username[:64]!r}")
+        if nonce is not None:
+            await self._replay.first_use("ut", username, nonce)
+        return Principal(account.name, account.role, method)
+
+    def _nonce(self, nonce_el: etree._Element | None) -> bytes | None:
+        if nonce_el is None:
+            return None
+        if nonce_el.get("EncodingType") != BASE64_BINARY:
+            raise errors.invalid_token("Nonce EncodingType is not Base64Binary (BSP R4220)")
+        try:
+            nonce = base64.b64decode(text_of(nonce_el), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise errors.invalid_token("Nonce is not valid base64") from exc
+        if not nonce or len(nonce) > self._settings.max_nonce_bytes:
+            raise errors.invalid_token(f"Nonce of {len(nonce)} bytes")
+        return nonce
+
+    def _created(self, created_el: etree._Element | None) -> str | None:
+        """The Created text exactly as sent (the digest covers it), after a freshness check."""
+        if created_el is None:
+            return None
+        created_text = text_of(created_el)
+        created = parse_datetime(created_text)
+        if created is None:
+            raise errors.invalid_token("Created is not an xsd:dateTime with a timezone")
+        now = self._clock()
+        if created > now + datetime.timedelta(seconds=self._settings.future_skew_seconds):
+            raise errors.message_expired("UsernameToken Created is in the future")
+        if created < now - datetime.timedelta(seconds=self._settings.max_age_seconds):
+            raise errors.message_expired("UsernameToken Created is too old")
+        return created_text
+
+    def _check_digest(
+        self, account: Account | None, nonce: bytes, created: str, offered: str
+    ) -> bool:
+        if account is None or account.digest_secret is None or self._box is None:
+            return False
+        try:
+            secret = self._box.open(account.name, account.digest_secret)
+        except ValueError:
+            return False  # wrong key file or tampered row: the log reason says "rejected"
+        expected = password_digest(nonce, created, secret)
+        return hmac.compare_digest(expected.encode("ascii"), offered.strip().encode("utf-8"))
+
+    async def _check_text(self, account: Account | None, username: str, offered: str) -> bool:
+        stored = account.password_hash if account is not None else None
+        if stored is not None and self._cache.hit(username, offered, stored):
+            return True
+        ok = await verify_password_async(offered, stored or _dummy_hash())
+        if ok and stored is not None:
+            self._cache.remember(username, offered, stored)
+            return True
+        return False

@@ -1,0 +1,90 @@
+"""Names and small XML helpers shared by the WS-Security checks (namespaces, ids, dates)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from lxml import etree
+
+from soap_service.faults import SOAP11_ENV_NS, WSSE_NS, WSU_NS
+
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+WSSE11_NS = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd"
+
+_UT_PROFILE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+PASSWORD_TEXT = _UT_PROFILE + "#PasswordText"
+PASSWORD_DIGEST = _UT_PROFILE + "#PasswordDigest"
+BASE64_BINARY = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+)
+X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+
+
+def q(namespace: str, local: str) -> str:
+    """Clark notation `{ns}local`, as lxml spells a qualified name."""
+    return f"{{{namespace}}}{local}"
+
+
+SOAP_ENVELOPE = q(SOAP11_ENV_NS, "Envelope")
+SOAP_HEADER = q(SOAP11_ENV_NS, "Header")
+SOAP_BODY = q(SOAP11_ENV_NS, "Body")
+WSSE_SECURITY = q(WSSE_NS, "Security")
+WSU_ID = q(WSU_NS, "Id")
+XML_ID = q(XML_NS, "id")
+
+# Every attribute some stack treats as an element id; all of them must be unique together,
+# or a reference could resolve to a different element than the one we checked.
+ID_ATTRIBUTES = (WSU_ID, "Id", "ID", "id", XML_ID)
+
+# xsd:dateTime with a mandatory timezone: a Created without one has no defined instant.
+_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
+)
+
+
+def children(element: etree._Element, tag: str) -> list[etree._Element]:
+    """Direct element children with the given Clark-notation tag."""
+    return [child for child in element if child.tag == tag]
+
+
+def text_of(element: etree._Element) -> str:
+    """The element's text content, whitespace-trimmed (tokens carry simple text only)."""
+    return (element.text or "").strip()
+
+
+def parse_datetime(text: str) -> datetime.datetime | None:
+    """An aware UTC datetime from xsd:dateTime text, or None when it is not one."""
+    if not _DATETIME.match(text):
+        return None
+    head, sep, fraction_and_zone = text.partition(".")
+    if sep:
+        # fromisoformat takes at most 6 fractional digits here; trim nanoseconds.
+        digits = re.match(r"\d+", fraction_and_zone)
+        assert digits is not None
+        zone = fraction_and_zone[digits.end():]
+        text = f"{head}.{digits.group()[:6].ljust(6, '0')}{zone}"
+    try:
+        value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value.astimezone(datetime.UTC)
+
+
+def format_datetime(value: datetime.datetime) -> str:
+    """xsd:dateTime in UTC with milliseconds and a Z, as WSS stacks write Created/Expires."""
+    utc = value.astimezone(datetime.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def element_ids(root: etree._Element) -> dict[str, list[etree._Element]]:
+    """Every id value in the document and the elements that carry it."""
+    found: dict[str, list[etree._Element]] = {}
+    for element in root.iter(etree.Element):
+        for attribute in ID_ATTRIBUTES:
+            value = element.get(attribute)
+            if value is not None:
+                found.setdefault(value, []).append(element)
+    return found

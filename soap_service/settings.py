@@ -1,0 +1,98 @@
+"""The service's effective configuration: one frozen dataclass per concern, composed here."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from soap_service.frontdoor.settings import FrontDoorSettings
+from soap_service.ops.settings import OpsSettings
+from soap_service.ratelimit.settings import RateLimitSettings
+from soap_service.security.settings import SecuritySettings
+from soap_service.settings_fields import setting
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be greater than zero")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a TCP port between 0 and 65535")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class CoreSettings:
+    """Where the service listens, where its data lives, how travel times are computed."""
+
+    host: str = setting("127.0.0.1", flag="--host", help="address to listen on")
+    port: int = setting(8080, flag="--port", parse=_port, help="TCP port (0 picks a free one)")
+    db: str = setting("./highway.db", flag="--db", help="SQLite database file")
+    public_url: str | None = setting(
+        None,
+        flag="--public-url",
+        help="endpoint URL advertised in the WSDL's soap:address "
+        "(default: derived from the listening address, never from the Host header)",
+    )
+    workers: int = setting(1, flag="--workers", help="processes sharing the listening socket")
+    speed_window_minutes: float = setting(
+        10.0,
+        flag="--speed-window-minutes",
+        parse=_positive_float,
+        help="observations younger than this make a segment's current speed",
+    )
+    load_sample_data: bool = setting(
+        True, flag="--sample-data", help="load the bundled sample network into an empty database"
+    )
+    shutdown_grace_seconds: float = setting(
+        10.0,
+        flag="--shutdown-grace",
+        parse=_positive_float,
+        help="on SIGTERM/SIGINT, how long in-flight requests may take to finish",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TlsSettings:
+    """HTTPS and mutual TLS on the SOAP listener."""
+
+    tls_cert: str | None = setting(None, flag="--tls-cert", help="PEM server certificate (chain)")
+    tls_key: str | None = setting(None, flag="--tls-key", help="PEM private key of --tls-cert")
+    client_ca: str | None = setting(
+        None, flag="--client-ca", help="PEM CA bundle; when set, a client certificate is required"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerSettings:
+    """Everything `highway-server serve` can be told, with safe defaults."""
+
+    core: CoreSettings = dataclasses.field(default_factory=CoreSettings)
+    tls: TlsSettings = dataclasses.field(default_factory=TlsSettings)
+    frontdoor: FrontDoorSettings = dataclasses.field(default_factory=FrontDoorSettings)
+    security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
+    ratelimit: RateLimitSettings = dataclasses.field(default_factory=RateLimitSettings)
+    ops: OpsSettings = dataclasses.field(default_factory=OpsSettings)
+
+    @property
+    def uses_tls(self) -> bool:
+        """True when the SOAP listener speaks HTTPS."""
+        return self.tls.tls_cert is not None
+
+    def endpoint_url(self, bound_port: int | None = None) -> str:
+        """The URL advertised as soap:address: configured, else the listening address."""
+        if self.core.public_url:
+            return self.core.public_url
+        scheme = "https" if self.uses_tls else "http"
+        host = self.core.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        port = bound_port if bound_port is not None else self.core.port
+        return f"{scheme}://{host}:{port}/soap"
+
+
+SECTIONS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ServerSettings))

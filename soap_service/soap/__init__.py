@@ -1,0 +1,1 @@
+"""The Spyne application: types, the service, and driving Spyne from our resource."""

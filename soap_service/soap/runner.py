@@ -1,0 +1,108 @@
+"""Driving Spyne in the reactor thread: schema validation and dispatch, then the operation."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from spyne import Application, MethodContext
+from spyne.const.xml import NS_SOAP11_ENV
+from spyne.error import ResourceNotFoundError
+from spyne.model.fault import Fault
+from spyne.server import ServerBase
+from spyne.context import TransportContext
+
+from soap_service import faults
+from soap_service.faults import ServiceFault, truncate_fragment
+from soap_service.soap.service import OPERATIONS
+from soap_service.web.exchange import Exchange
+
+TNS = "urn:highway-traffic:v1"
+_REQUEST_TAGS = {f"{{{TNS}}}{name}": name for name in OPERATIONS}
+
+
+class _Transport(TransportContext):  # type: ignore[misc]
+    """Carries the parsed envelope into HighwaySoap11.create_in_document."""
+
+    def __init__(self, parent: Any, server: ServerBase, envelope: Any) -> None:
+        super().__init__(parent, server, type="highway")
+        self.envelope = envelope
+
+
+@dataclasses.dataclass
+class Prepared:
+    """A validated, dispatched request waiting for its operation to run."""
+
+    ctx: Any
+
+
+class SpyneRunner:
+    """Runs Spyne's server API step by step, turning its errors into ServiceFaults."""
+
+    def __init__(self, app: Application) -> None:
+        self._server = ServerBase(app)
+        self._app = app
+
+    def prepare(self, exchange: Exchange) -> Prepared:
+        """Validate the Body against the contract and find the operation; sets exchange.operation."""
+        envelope = exchange.envelope
+        body = envelope.find(f"{{{NS_SOAP11_ENV}}}Body") if envelope is not None else None
+        child = body[0] if body is not None and len(body) else None
+        if child is None or child.tag not in _REQUEST_TAGS:
+            raise ServiceFault(
+                faults.CLIENT_UNKNOWN_OPERATION,
+                "The Body does not contain a request this service offers.",
+            )
+        exchange.operation = _REQUEST_TAGS[child.tag]
+        ctx = MethodContext(self._server, MethodContext.SERVER)
+        ctx.transport = _Transport(ctx, self._server, envelope)
+        contexts = self._server.generate_contexts(ctx)
+        ctx = contexts[0]
+        if ctx.in_error is not None:
+            raise _fault_from_spyne(ctx.in_error)
+        self._server.get_in_object(ctx)
+        if ctx.in_error is not None:
+            raise _fault_from_spyne(ctx.in_error)
+        return Prepared(ctx)
+
+    def run(self, exchange: Exchange, prepared: Prepared) -> bytes:
+        """Call the operation and serialize its response; ServiceFault passes through."""
+        ctx = prepared.ctx
+        descriptor = ctx.descriptor
+        # Spyne's process_request, minus its catch-all: our faults and bugs go to the pipeline.
+        out = self._app.call_wrapper(ctx)
+        if len(descriptor.out_message._type_info) <= 1:
+            out = [out]
+        ctx.out_object = out
+        ctx.protocol = ctx.outprot_ctx
+        self._server.get_out_string(ctx)
+        return b"".join(ctx.out_string)
+
+
+def _fault_from_spyne(error: Exception) -> ServiceFault:
+    """Map Spyne's in-protocol errors onto our stable codes."""
+    if isinstance(error, ServiceFault):
+        return error
+    if isinstance(error, ResourceNotFoundError):
+        return ServiceFault(
+            faults.CLIENT_UNKNOWN_OPERATION, "The Body does not contain a request this service offers."
+        )
+    if isinstance(error, Fault):
+        code = str(error.faultcode or "")
+        raw = error.faultstring or ""
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        if code.endswith("SchemaValidationError"):
+            return ServiceFault(faults.CLIENT_SCHEMA, _schema_message(text))
+        if code.startswith("Client"):
+            return ServiceFault(faults.CLIENT, "The request is not valid: " + truncate_fragment(text, 160))
+    return ServiceFault(faults.SERVER, "The service could not process the request.",
+                        reason=f"spyne: {error!r}"[:300])
+
+
+def _schema_message(lxml_error: str) -> str:
+    """'Schema validation failed: <which element and why>' without echoing much input."""
+    # lxml says e.g. "<string>:1:0:ERROR:SCHEMASV:SCHEMAV_CVC_PATTERN_VALID: Element
+    # '{urn:...}highway': [facet 'pattern'] The value 'X' is not accepted by the pattern ...".
+    text = lxml_error.split(": ", 1)[1] if ": Element" in lxml_error else lxml_error
+    text = text.replace("{" + TNS + "}", "")
+    return "Schema validation failed: " + truncate_fragment(text, 200)

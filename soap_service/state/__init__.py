@@ -1,0 +1,1 @@
+"""Shared state (memory or Redis): replay cache and rate-limit counters."""

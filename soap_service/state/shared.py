@@ -1,0 +1,45 @@
+"""The process's shared state, opened once from the state URL: Redis, health, replay cache."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from soap_service.state import redisconn
+from soap_service.state.health import StateHealth
+from soap_service.state.replay import ReplayCache, replay_cache_for
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+
+@dataclasses.dataclass
+class SharedState:
+    """What rate limiting and WS-Security share: one Redis client (or none), one health flag."""
+
+    url: str
+    health: StateHealth
+    replay_cache: ReplayCache
+    redis: Redis | None = None
+
+    @property
+    def is_shared(self) -> bool:
+        """True when state lives in Redis (global across processes), False for memory://."""
+        return self.redis is not None
+
+    async def aclose(self) -> None:
+        """Stop the health probe and close Redis connections (on shutdown)."""
+        await self.health.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def open_state(url: str) -> SharedState:
+    """Build the shared state for `url` (memory:// or redis://...). Does no I/O: Redis is
+    connected lazily on the reactor's event loop at the first request."""
+    if redisconn.is_redis_url(url):
+        client = redisconn.connect(url)
+        health = StateHealth(ping=client.ping)
+        return SharedState(url, health, replay_cache_for(url, client, health), client)
+    health = StateHealth()
+    return SharedState(url, health, replay_cache_for(url, None, health))

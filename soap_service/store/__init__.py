@@ -1,0 +1,1 @@
+"""The SQLite store: schema migrations, the road network and observations."""

@@ -1,0 +1,1 @@
+"""Twisted hosting: the HTTP resources, the request pipeline and the listener."""

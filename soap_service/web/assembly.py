@@ -1,0 +1,67 @@
+"""Wiring: builds the store, the Spyne runner and the request pipeline from the settings.
+
+This is the one place where stages are put in order; the order is the request path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from soap_service.settings import ServerSettings
+from soap_service.soap.runner import SpyneRunner
+from soap_service.soap.service import build_application
+from soap_service.store import database, sample_network
+from soap_service.store.traffic_store import TrafficStore
+from soap_service.web.envelope_parser import SafeEnvelopeParser
+from soap_service.web.pipeline import AccessLog, ExchangeObserver, Pipeline
+from soap_service.web.routes import ReadinessProbe
+from soap_service.web.stages import Stage
+
+
+@dataclasses.dataclass
+class Service:
+    """Everything one server process runs: store, pipeline, readiness probes."""
+
+    settings: ServerSettings
+    store: TrafficStore
+    pipeline: Pipeline
+    readiness: list[ReadinessProbe]
+    # Objects other parts may need at runtime (metrics, state health), by name.
+    parts: dict[str, Any]
+
+
+def open_store(settings: ServerSettings) -> TrafficStore:
+    """Open the database, migrate it, and load the sample network into an empty one."""
+    conn = database.connect(settings.core.db)
+    if settings.core.load_sample_data:
+        sample_network.load_if_empty(conn)
+    return TrafficStore(conn, window=dt.timedelta(minutes=settings.core.speed_window_minutes))
+
+
+def build_service(settings: ServerSettings, reactor: Any) -> Service:
+    """Assemble the request path for one process."""
+    store = open_store(settings)
+    runner = SpyneRunner(build_application(store))
+    parts: dict[str, Any] = {"reactor": reactor}
+
+    before_parse: list[Stage] = []
+    before_operation: list[Stage] = []
+    observers: list[ExchangeObserver] = [AccessLog()]
+    guard = SafeEnvelopeParser()
+
+    pipeline = Pipeline(
+        before_parse=before_parse,
+        guard=guard,
+        runner=runner,
+        before_operation=before_operation,
+        observers=observers,
+    )
+
+    def database_ready() -> str | None:
+        store.ping()
+        return None
+
+    readiness: list[ReadinessProbe] = [("database", database_ready)]
+    return Service(settings, store, pipeline, readiness, parts)

@@ -1,0 +1,60 @@
+"""One SOAP request as it travels down the request path, and the reply it ends in."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
+    from lxml.etree import _Element
+
+    from soap_service.security.principal import Principal
+
+
+@dataclasses.dataclass(frozen=True)
+class TransportInfo:
+    """What the connection itself tells us about the caller."""
+
+    peer_ip: str
+    is_tls: bool = False
+    is_loopback_listener: bool = False
+    client_cert: Certificate | None = None
+
+
+@dataclasses.dataclass
+class Exchange:
+    """The request, and what each stage of the path has learnt about it so far.
+
+    Stages fill fields in order: `envelope` (XML pre-checks), `operation` (schema validation
+    and dispatch), `principal` (WS-Security and mTLS), then the operation runs.
+    """
+
+    correlation_id: str
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names; repeated headers joined by ", "
+    body: bytes
+    transport: TransportInfo
+    started: float = dataclasses.field(default_factory=time.monotonic)
+    envelope: _Element | None = None
+    operation: str | None = None
+    principal: Principal | None = None
+    response_headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    # Free-form facts for logs and metrics (e.g. "auth": "digest"); never secrets.
+    notes: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """A request header by case-insensitive name."""
+        return self.headers.get(name.lower(), default)
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """What goes back on the wire: status, headers, body."""
+
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = "text/xml; charset=utf-8"

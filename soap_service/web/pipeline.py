@@ -1,0 +1,96 @@
+"""The request path, read in one direction: checks before parsing, XML guard, schema validation
+and dispatch, security and authorization, rate limits, then the operation itself."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from soap_service import faults
+from soap_service.faults import ServiceFault
+from soap_service.soap.runner import SpyneRunner
+from soap_service.web.exchange import Exchange, Reply
+from soap_service.web.stages import EnvelopeGuard, Stage
+
+log = logging.getLogger("highway.request")
+
+
+class Pipeline:
+    """Runs one exchange through every stage and always ends in a Reply, never an exception."""
+
+    def __init__(
+        self,
+        *,
+        before_parse: Sequence[Stage],
+        guard: EnvelopeGuard,
+        runner: SpyneRunner,
+        before_operation: Sequence[Stage],
+        observers: Sequence[ExchangeObserver] = (),
+    ) -> None:
+        self._before_parse = tuple(before_parse)
+        self._guard = guard
+        self._runner = runner
+        self._before_operation = tuple(before_operation)
+        self._observers = tuple(observers)
+
+    async def handle(self, exchange: Exchange) -> Reply:
+        """Take the exchange down the path; refusals become SOAP faults."""
+        try:
+            for stage in self._before_parse:
+                await stage(exchange)
+            self._guard.parse(exchange)
+            prepared = self._runner.prepare(exchange)  # schema validation, dispatch
+            for stage in self._before_operation:
+                await stage(exchange)
+            body = self._runner.run(exchange, prepared)
+            reply = Reply(200, body, tuple(exchange.response_headers))
+            fault: ServiceFault | None = None
+        except ServiceFault as exc:
+            fault = exc
+            reply = fault_reply(exc, exchange)
+        except Exception:  # noqa: BLE001 - any bug must still end in a SOAP fault
+            log.exception("unhandled error correlation_id=%s", exchange.correlation_id)
+            fault = ServiceFault(
+                faults.SERVER, "The service could not process the request.", reason="unhandled"
+            )
+            reply = fault_reply(fault, exchange)
+        for observer in self._observers:
+            observer.completed(exchange, reply, fault)
+        return reply
+
+
+class ExchangeObserver:
+    """Sees every finished exchange (access log, metrics). Must be cheap and never raise."""
+
+    def completed(self, exchange: Exchange, reply: Reply, fault: ServiceFault | None) -> None:
+        """Called once per exchange after its reply is decided."""
+
+
+def fault_reply(fault: ServiceFault, exchange: Exchange) -> Reply:
+    """The Reply for a refusal: the fault envelope, its status, and headers set so far."""
+    headers = list(exchange.response_headers)
+    headers.extend(fault.headers)
+    headers.append(("X-Correlation-ID", exchange.correlation_id))
+    return Reply(fault.http_status, faults.render_fault(fault, exchange.correlation_id),
+                 tuple(headers))
+
+
+class AccessLog(ExchangeObserver):
+    """One line per request on stderr: operation, outcome, duration; never the envelope."""
+
+    def completed(self, exchange: Exchange, reply: Reply, fault: ServiceFault | None) -> None:
+        duration_ms = (time.monotonic() - exchange.started) * 1000.0
+        principal = exchange.principal.name if exchange.principal is not None else "-"
+        outcome = "ok" if fault is None else fault.short_code
+        log.info(
+            "op=%s outcome=%s status=%d principal=%s peer=%s duration_ms=%.1f cid=%s%s",
+            exchange.operation or "-",
+            outcome,
+            reply.status,
+            principal,
+            exchange.transport.peer_ip,
+            duration_ms,
+            exchange.correlation_id,
+            f" reason={fault.reason}" if fault is not None and fault.reason else "",
+        )
