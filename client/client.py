@@ -23,6 +23,7 @@ from client.models import (
     ReportResult,
     SegmentTravelTime,
 )
+from client.retry import RateLimitInfo, RetryPolicy, call_with_retry
 from client.transport import HighwayTransport
 
 TNS = "urn:highway-traffic:v1"
@@ -33,6 +34,7 @@ _HIGHWAY_WORDS = re.compile(
     re.IGNORECASE,
 )
 T = TypeVar("T")
+DEFAULT_RETRY = RetryPolicy()
 
 
 @functools.cache
@@ -62,11 +64,13 @@ class HighwayClient:
         timeout: float = 10.0,
         session: requests.Session | None = None,
         plugins: Iterable[Any] = (),
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self.url = url
         self.timeout = timeout
+        self.retry = retry  # 429/503: honour Retry-After, bounded and jittered (NO_RETRY: off)
         self._session = session or requests.Session()
         self._transport = HighwayTransport(timeout=timeout, session=self._session)
         settings = zeep.Settings(strict=True, xml_huge_tree=False, forbid_entities=True)
@@ -135,7 +139,16 @@ class HighwayClient:
 
     # Boundary: zeep and requests errors become ours ----------------------------------------
 
+    @property
+    def last_rate_limit(self) -> RateLimitInfo | None:
+        """The quota advertised on this thread's last answer (RateLimit-* headers), if any."""
+        return RateLimitInfo.from_headers(self._transport.last_headers)
+
     def _call(self, operation: Callable[..., T], **kwargs: Any) -> T:
+        name = str(getattr(operation, "_op_name", ""))
+        return call_with_retry(self.retry, name, lambda: self._call_once(operation, **kwargs))
+
+    def _call_once(self, operation: Callable[..., T], **kwargs: Any) -> T:
         try:
             return operation(**kwargs)
         except zeep.exceptions.Fault as exc:

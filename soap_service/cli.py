@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_arguments(serve)
     serve.set_defaults(handler=_serve)
 
+    from soap_service.ops.cli import add_config_commands
+
+    add_config_commands(commands)  # `config show`, `config example`
+
     wsdl = commands.add_parser("wsdl", help="print the WSDL contract")
     wsdl.add_argument("--public-url", help="soap:address to put in the printed contract")
     wsdl.set_defaults(handler=_wsdl)
@@ -36,6 +40,9 @@ def _configure_logging(level: str) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    from soap_service.frontdoor.log_hygiene import install_log_filters
+
+    install_log_filters()  # no envelopes, passwords or nonces in logs; refusal lines rate-limited
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -44,7 +51,13 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"highway-server: configuration error: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings.ops.log_level)
+    from soap_service.ops.logs import configure_logging
+
+    configure_logging(settings.ops)  # json or text, with the log-hygiene filters
+    from soap_service.web import workers
+
+    if settings.core.workers > 1 and workers.worker_index() is None:
+        return workers.run_workers(settings)  # supervise N processes sharing one socket
     from soap_service.web.listener import serve
 
     return serve(settings)

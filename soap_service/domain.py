@@ -7,7 +7,7 @@ import datetime as dt
 import enum
 
 
-class Direction(str, enum.Enum):
+class Direction(enum.StrEnum):
     """A travel direction on a highway."""
 
     NB = "NB"
@@ -16,7 +16,7 @@ class Direction(str, enum.Enum):
     WB = "WB"
 
 
-class Congestion(str, enum.Enum):
+class Congestion(enum.StrEnum):
     """How far a segment's current speed is below its free-flow speed."""
 
     FREE = "FREE"

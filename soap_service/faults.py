@@ -127,4 +127,4 @@ def render_fault(fault: ServiceFault, correlation_id: str) -> bytes:
         f"<faultstring>{escape(fault.message)}</faultstring>"
         f'<detail><ht:ServiceFault xmlns:ht="{CONTRACT_NS}">{detail}</ht:ServiceFault></detail>'
         "</soap:Fault></soap:Body></soap:Envelope>"
-    ).encode("utf-8")
+    ).encode()

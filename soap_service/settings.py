@@ -18,6 +18,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _workers(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 256:
+        raise ValueError("must be between 1 and 256")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -38,7 +45,9 @@ class CoreSettings:
         help="endpoint URL advertised in the WSDL's soap:address "
         "(default: derived from the listening address, never from the Host header)",
     )
-    workers: int = setting(1, flag="--workers", help="processes sharing the listening socket")
+    workers: int = setting(
+        1, flag="--workers", parse=_workers, help="processes sharing the listening socket"
+    )
     speed_window_minutes: float = setting(
         10.0,
         flag="--speed-window-minutes",

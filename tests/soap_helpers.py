@@ -46,7 +46,9 @@ class RawResponse:
         """The tns:ServiceFault detail items of a fault body."""
         root = etree.fromstring(self.body)
         detail = root.find(f".//{{{TNS}}}ServiceFault")
-        return {etree.QName(e).localname: e.text or "" for e in (detail if detail is not None else [])}
+        return {
+            etree.QName(e).localname: e.text or "" for e in (detail if detail is not None else [])
+        }
 
 
 def request(
@@ -66,7 +68,8 @@ def request(
     try:
         conn.request(method, path or parts.path or "/", body=body, headers=all_headers)
         response = conn.getresponse()
-        return RawResponse(response.status, {k.lower(): v for k, v in response.getheaders()},
-                           response.read())
+        return RawResponse(
+            response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        )
     finally:
         conn.close()

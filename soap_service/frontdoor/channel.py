@@ -9,6 +9,7 @@ parsing and framing the requests (smuggling defences stay its job); HTTP/2 is ne
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from twisted.web.http import HTTPChannel
@@ -65,7 +66,7 @@ class FrontDoorChannel(HTTPChannel):
         super().allHeadersReceived()
         if not self.refused and self.length != 0:
             self._body_call = self.callLater(
-                self.deadlines.body_timeout, self._deadline_passed, "body"
+                self.deadlines.body_timeout, functools.partial(self._deadline_passed, "body")
             )
 
     def allContentReceived(self) -> None:
@@ -98,9 +99,11 @@ class FrontDoorChannel(HTTPChannel):
         self.setTimeout(None)
         write_refusal(self.transport, fault)
         self.loseConnection()
-        self._abort_call = self.callLater(ABORT_AFTER_SECONDS, abort_if_connected, self.transport)
+        self._abort_call = self.callLater(
+            ABORT_AFTER_SECONDS, functools.partial(abort_if_connected, self.transport)
+        )
 
-    def connectionLost(self, reason: Any) -> None:
+    def connectionLost(self, reason: Any = None) -> None:
         """Cancel every pending deadline with the connection."""
         self._header_call = _cancel(self._header_call)
         self._body_call = _cancel(self._body_call)
@@ -109,7 +112,7 @@ class FrontDoorChannel(HTTPChannel):
 
     def _arm_header_deadline(self) -> None:
         self._header_call = self.callLater(
-            self.deadlines.header_timeout, self._deadline_passed, "headers"
+            self.deadlines.header_timeout, functools.partial(self._deadline_passed, "headers")
         )
 
     def _deadline_passed(self, what: str) -> None:
@@ -120,7 +123,7 @@ class FrontDoorChannel(HTTPChannel):
         self.refuse(timed_out(what))
 
 
-def _cancel(call: Any) -> None:
+def _cancel(call: Any) -> Any:
     """Cancel a pending delayed call (if any); always returns None to clear the slot."""
     if call is not None and call.active():
         call.cancel()

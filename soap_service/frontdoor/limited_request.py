@@ -9,8 +9,8 @@ from typing import Any
 from twisted.web import server
 
 from soap_service.faults import ServiceFault
-from soap_service.frontdoor.refusal import write_refusal
 from soap_service.frontdoor.refusal import too_large as too_large_fault
+from soap_service.frontdoor.refusal import write_refusal
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -47,7 +47,7 @@ class LimitedRequest(server.Request):
         if self.received_bytes > self.max_body_bytes:
             self._refuse(too_large_fault(self.max_body_bytes))
             return
-        self.content.write(data)
+        self.content.write(data)  # type: ignore[union-attr]
 
     def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
         """Hand a complete request to the resource, unless it was already refused."""

@@ -76,7 +76,7 @@ def configure(rate: float, burst: int) -> RefusalLogFilter:
 
 
 def refusal_filter() -> RefusalLogFilter:
-    """The shared filter (attach it to any logger that logs refusals with extra={'refusal': True})."""
+    """The shared filter, for any logger that logs refusals with extra={'refusal': True}."""
     return _filter
 
 

@@ -72,17 +72,16 @@ def make_storage(state_url: str, connection_pool: Any = None) -> Storage:
 class Counter:
     """Counts hits for keys on one storage with one strategy (chosen by name, as limits does)."""
 
+    # Fixed-window reset times this process has learnt; cleared when full (only costs lookups).
+    MAX_KNOWN_RESETS = 50_000
+
     def __init__(self, storage: Storage, strategy: str, *, shared: bool) -> None:
         self.storage = storage
         self.shared = shared
         factory = cast(Callable[[Storage], RateLimiter], STRATEGIES[strategy])
         self._limiter = factory(storage)
         self._fixed = strategy == "fixed-window"
-        # Redis fixed window in one round trip: limits' own incr script and TTL, pipelined.
-        bridge = getattr(storage, "bridge", None)
-        self._script = getattr(bridge, "lua_incr_expire", None)
-        self._prefixed = getattr(bridge, "prefixed_key", None)
-        self._connection = getattr(bridge, "get_connection", None)
+        self._resets: dict[str, float] = {}
 
     async def hit(self, item: RateLimitItem, *identifiers: str) -> Decision:
         """Consume one unit of `item` for `identifiers`; never raises for "over the limit"."""
@@ -96,20 +95,29 @@ class Counter:
                         self.shared)
 
     async def _fixed_window(self, item: RateLimitItem, key: str) -> tuple[int, float]:
-        """The same counting as limits' FixedWindowRateLimiter.hit, keeping the count it drops."""
+        """limits' FixedWindowRateLimiter.hit (storage.incr), keeping the count it drops.
+
+        One Redis round trip per request: the window's end is fixed once it starts, so it is
+        learnt when this process starts the window (count == 1) or by one TTL lookup, then
+        reused. limits' get_window_stats would cost two more round trips on every request."""
         expiry = item.get_expiry()
-        if self._script is not None and self._prefixed is not None and self._connection:
-            full_key = self._prefixed(key)
-            pipe = self._connection().pipeline(transaction=False)
-            await self._script([full_key], [expiry, 1], client=pipe)
-            pipe.ttl(full_key)
-            count, ttl = await pipe.execute()
-            now = time.time()
-            # TTL -1/-2 cannot follow our INCR+EXPIRE unless the key expired in between.
-            return int(count), now + (ttl if ttl > 0 else expiry)
         count = await self.storage.incr(key, expiry)
-        return count, await self.storage.get_expiry(key)
+        now = time.time()
+        if count == 1:
+            reset_at = now + expiry
+        else:
+            known = self._resets.get(key)
+            if known is not None and known > now:
+                return count, known
+            reset_at = await self.storage.get_expiry(key)
+            if reset_at <= now:  # expired between the two calls: a new window starts now
+                reset_at = now + expiry
+        if len(self._resets) >= self.MAX_KNOWN_RESETS:
+            self._resets.clear()
+        self._resets[key] = reset_at
+        return count, reset_at
 
     async def clear(self, item: RateLimitItem, *identifiers: str) -> None:
         """Forget the counter (tests and admin tools)."""
+        self._resets.pop(item.key_for(*identifiers), None)
         await self._limiter.clear(item, *identifiers)

@@ -45,8 +45,11 @@ class Account:
 
 def normalize_subject(text: str) -> str:
     """A DN in the form cryptography's Name.rfc4514_string() prints (`CN=a,O=B`)."""
+    # People type "CN=a, O=B"; RFC 4514 has no space after the separator. Escaped commas
+    # (`\,`) stay untouched.
+    compact = re.sub(r"(?<!\\),\s+", ",", text.strip())
     try:
-        return x509.Name.from_rfc4514_string(text.strip()).rfc4514_string()
+        return x509.Name.from_rfc4514_string(compact).rfc4514_string()
     except ValueError as exc:
         raise AccountError(f"not an RFC 4514 distinguished name: {exc}") from exc
 

@@ -58,7 +58,9 @@ def build_security_stages(
         password_cache=VerifiedPasswordCache(settings.password_cache_seconds),
     )
     return [
-        WsSecurityStage(usernames, TimestampVerifier(settings), SignatureVerifier(settings, trust, replay)),
+        WsSecurityStage(
+            usernames, TimestampVerifier(settings), SignatureVerifier(settings, trust, replay)
+        ),
         ClientCertificateStage(accounts),
         AuthorizationStage(settings.require_authentication),
     ]

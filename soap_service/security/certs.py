@@ -72,7 +72,8 @@ class CertificateTrust:
         try:
             verifier.verify(cert, [])
         except VerificationError as exc:
-            raise errors.failed_authentication(f"certificate does not chain to --wss-ca: {exc}") from exc
+            reason = f"certificate not trusted by --wss-ca: {exc}"
+            raise errors.failed_authentication(reason) from exc
         account = self._accounts.by_cert_subject(subject_of(cert))
         if account is None:
             raise errors.failed_authentication(

@@ -12,7 +12,9 @@ _GENERIC: dict[str, str] = {
     faults.WSSE_UNSUPPORTED_ALGORITHM: "An unsupported signature or encryption algorithm was used",
     faults.WSSE_INVALID_SECURITY: "An error was discovered processing the <wsse:Security> header",
     faults.WSSE_INVALID_SECURITY_TOKEN: "An invalid security token was provided",
-    faults.WSSE_FAILED_AUTHENTICATION: "The security token could not be authenticated or authorized",
+    faults.WSSE_FAILED_AUTHENTICATION: (
+        "The security token could not be authenticated or authorized"
+    ),
     faults.WSSE_FAILED_CHECK: "The signature or decryption was invalid",
     faults.WSSE_SECURITY_TOKEN_UNAVAILABLE: "Referenced security token could not be retrieved",
     faults.WSSE_MESSAGE_EXPIRED: "The message has expired",

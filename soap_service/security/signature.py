@@ -10,6 +10,7 @@ import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
+from xmlsec import constants as xc
 
 from soap_service import faults
 from soap_service.faults import WSSE_NS
@@ -37,12 +38,16 @@ SIGNATURE_VALUE = q(DS_NS, "SignatureValue")
 KEY_INFO = q(DS_NS, "KeyInfo")
 
 _SIGNATURE_TRANSFORMS = (
-    xmlsec.Transform.EXCL_C14N,
-    xmlsec.Transform.RSA_SHA256, xmlsec.Transform.RSA_SHA384, xmlsec.Transform.RSA_SHA512,
-    xmlsec.Transform.ECDSA_SHA256, xmlsec.Transform.ECDSA_SHA384, xmlsec.Transform.ECDSA_SHA512,
-    xmlsec.Transform.RSA_SHA1,  # reachable only when SignedInfoPolicy allowed it (legacy)
+    xc.TransformExclC14N,
+    xc.TransformRsaSha256, xc.TransformRsaSha384, xc.TransformRsaSha512,
+    xc.TransformEcdsaSha256, xc.TransformEcdsaSha384, xc.TransformEcdsaSha512,
+    xc.TransformRsaSha1,  # reachable only when SignedInfoPolicy allowed it (legacy)
 )
-_REFERENCE_TRANSFORMS = (xmlsec.Transform.EXCL_C14N,)
+# Digest methods are reference transforms in libxmlsec; SignedInfoPolicy picks among them.
+_REFERENCE_TRANSFORMS = (
+    xc.TransformExclC14N,
+    xc.TransformSha256, xc.TransformSha384, xc.TransformSha512, xc.TransformSha1,
+)
 
 
 class SignatureVerifier:
@@ -139,7 +144,7 @@ class SignatureVerifier:
         try:
             # Setting the key makes libxmlsec ignore KeyInfo entirely (no retrieval).
             ctx.key = xmlsec.Key.from_memory(
-                cert.public_bytes(Encoding.DER), xmlsec.KeyFormat.CERT_DER, None
+                cert.public_bytes(Encoding.DER), xc.KeyDataFormatCertDer, None
             )
             for ident, target in targets:
                 _register_id(ctx, target, ident)

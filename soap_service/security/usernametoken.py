@@ -1,4 +1,4 @@
-"""UsernameToken Profile 1.1 on the server: BSP structure, freshness, replay, PasswordText/Digest."""
+"""UsernameToken Profile 1.1 on the server: BSP structure, freshness, replay, Text/Digest."""
 
 from __future__ import annotations
 
@@ -58,10 +58,11 @@ def password_digest(nonce: bytes, created: str, password: str) -> str:
 def _one(token: etree._Element, tag: str, *, required: bool) -> etree._Element | None:
     """BSP: exactly one (required) or at most one (optional) child with this tag."""
     found = children(token, tag)
+    name = etree.QName(tag).localname
     if len(found) > 1:
-        raise errors.invalid_security(f"UsernameToken has {len(found)} {etree.QName(tag).localname}")
+        raise errors.invalid_security(f"UsernameToken has {len(found)} {name}")
     if required and not found:
-        raise errors.invalid_security(f"UsernameToken has no {etree.QName(tag).localname}")
+        raise errors.invalid_security(f"UsernameToken has no {name}")
     return found[0] if found else None
 
 

@@ -1,4 +1,4 @@
-"""The WS-Security stage: finds our wsse:Security header, runs each mechanism, sets the principal."""
+"""The WS-Security stage: finds our wsse:Security header, runs each check, sets the principal."""
 
 from __future__ import annotations
 
@@ -94,7 +94,8 @@ class WsSecurityStage:
             if not isinstance(child.tag, str):
                 continue
             if child.tag not in (USERNAME_TOKEN, TIMESTAMP, SIGNATURE, BINARY_SECURITY_TOKEN):
-                raise errors.unsupported_token(f"unsupported element {etree.QName(child).localname}")
+                name = etree.QName(child).localname
+                raise errors.unsupported_token(f"unsupported header element {name}")
             tokens.setdefault(child.tag, []).append(child)
         for tag in (USERNAME_TOKEN, TIMESTAMP, SIGNATURE):
             if len(tokens.get(tag, [])) > 1:

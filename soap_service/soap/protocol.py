@@ -1,4 +1,4 @@
-"""Spyne's SOAP 1.1 protocol, taking our pre-checked envelope and validating against the contract."""
+"""Spyne SOAP 1.1 protocol: takes our pre-checked envelope, validates against the contract."""
 
 from __future__ import annotations
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from spyne import Application, MethodContext
 from spyne.const.xml import NS_SOAP11_ENV
+from spyne.context import TransportContext
 from spyne.error import ResourceNotFoundError
 from spyne.model.fault import Fault
 from spyne.server import ServerBase
-from spyne.context import TransportContext
 
 from soap_service import faults
 from soap_service.faults import ServiceFault, truncate_fragment

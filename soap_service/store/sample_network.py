@@ -7,7 +7,9 @@ import sqlite3
 from importlib import resources
 
 
-def sample_rows() -> tuple[list[tuple[str, str]], list[tuple[str, str, str, int, str, str, float, float]]]:
+def sample_rows() -> tuple[
+    list[tuple[str, str]], list[tuple[str, str, str, int, str, str, float, float]]
+]:
     """Highway rows and segment rows of the bundled network, in insertion order."""
     data = json.loads(resources.files(__package__).joinpath("sample_network.json").read_text())
     highways, segments = [], []

@@ -142,8 +142,10 @@ class TrafficStore:
                 raise InvalidObservation(
                     index, "unknown-segment", f"unknown segment {obs.segment_id!r}"
                 )
-            at = obs.observed_at if obs.observed_at.tzinfo else obs.observed_at.replace(
-                tzinfo=dt.UTC
+            at = (
+                obs.observed_at
+                if obs.observed_at.tzinfo
+                else obs.observed_at.replace(tzinfo=dt.UTC)
             )
             if at > now + self.MAX_FUTURE_SKEW:
                 raise InvalidObservation(

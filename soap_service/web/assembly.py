@@ -9,12 +9,14 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from soap_service.frontdoor.xml_guard import XmlGuard
+from soap_service.ratelimit.build import build_rate_limiting
 from soap_service.settings import ServerSettings
 from soap_service.soap.runner import SpyneRunner
 from soap_service.soap.service import build_application
+from soap_service.state.shared import open_state
 from soap_service.store import database, sample_network
 from soap_service.store.traffic_store import TrafficStore
-from soap_service.web.envelope_parser import SafeEnvelopeParser
 from soap_service.web.pipeline import AccessLog, ExchangeObserver, Pipeline
 from soap_service.web.routes import ReadinessProbe
 from soap_service.web.stages import Stage
@@ -46,10 +48,21 @@ def build_service(settings: ServerSettings, reactor: Any) -> Service:
     runner = SpyneRunner(build_application(store))
     parts: dict[str, Any] = {"reactor": reactor}
 
-    before_parse: list[Stage] = []
+    # Shared state (memory:// or Redis): rate-limit counters and the WS-Security replay cache;
+    # the security stages take `state.replay_cache` (Redis: shared, fails closed when down).
+    state = open_state(settings.ratelimit.state_url)
+    rate_limiting = build_rate_limiting(settings.ratelimit, state)
+    parts["state"] = state
+    parts["state_health"] = state.health
+    parts["rate_limiting"] = rate_limiting
+
+    # In-flight cap, then per-IP limit: cheap refusals before any XML work.
+    before_parse: list[Stage] = [*rate_limiting.before_parse]
     before_operation: list[Stage] = []
-    observers: list[ExchangeObserver] = [AccessLog()]
-    guard = SafeEnvelopeParser()
+    # Per-principal limit: after the security stages (they must be listed above this line).
+    before_operation.extend(rate_limiting.after_authorization)
+    observers: list[ExchangeObserver] = [rate_limiting.in_flight_release, AccessLog()]
+    guard = XmlGuard.from_settings(settings.frontdoor)
 
     pipeline = Pipeline(
         before_parse=before_parse,

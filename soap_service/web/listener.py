@@ -11,6 +11,8 @@ from typing import Any
 
 from twisted.web import server
 
+from soap_service.frontdoor.http_checks import check_soap_post
+from soap_service.frontdoor.http_layer import cap_connections, install_front_door
 from soap_service.settings import ServerSettings
 from soap_service.web.assembly import Service, build_service
 from soap_service.web.exchange import TransportInfo
@@ -76,8 +78,10 @@ def build_site(service: Service, reactor: Any) -> tuple[server.Site, HighwayReso
         service.pipeline,
         get_routes=routes,
         transport_info=transport_info_factory(service.settings),
+        http_check=check_soap_post,
     )
     site = server.Site(resource, reactor=reactor)
+    install_front_door(site, service.settings.frontdoor)  # body cap, deadlines, idle timeout
     site.displayTracebacks = False
     site.noisy = False
     return site, resource
@@ -85,14 +89,22 @@ def build_site(service: Service, reactor: Any) -> tuple[server.Site, HighwayReso
 
 def listen(site: server.Site, settings: ServerSettings, reactor: Any) -> Any:
     """Start listening (TLS when configured); returns the listening port."""
+    from soap_service.web.workers import adopt_inherited_port
+
+    adopted = adopt_inherited_port(site, settings, reactor)  # a --workers child: parent's socket
+    if adopted is not None:
+        return adopted
     if settings.uses_tls:
         from soap_service.security.tls import server_tls_options
 
         return reactor.listenSSL(
-            settings.core.port, site, server_tls_options(settings.tls),
+            settings.core.port, cap_connections(site, settings.frontdoor),
+            server_tls_options(settings.tls),
             interface=settings.core.host,
         )
-    return reactor.listenTCP(settings.core.port, site, interface=settings.core.host)
+    return reactor.listenTCP(
+        settings.core.port, cap_connections(site, settings.frontdoor), interface=settings.core.host
+    )
 
 
 def serve(settings: ServerSettings) -> int:

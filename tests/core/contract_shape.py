@@ -7,8 +7,17 @@ from typing import Any
 from lxml import etree
 
 XS = "http://www.w3.org/2001/XMLSchema"
-FACETS = ("pattern", "enumeration", "minLength", "maxLength", "minInclusive", "maxInclusive",
-          "fractionDigits", "totalDigits", "length")
+FACETS = (
+    "pattern",
+    "enumeration",
+    "minLength",
+    "maxLength",
+    "minInclusive",
+    "maxInclusive",
+    "fractionDigits",
+    "totalDigits",
+    "length",
+)
 
 
 class SchemaShape:
@@ -60,16 +69,26 @@ class SchemaShape:
                         facets[tag] = value
                     else:
                         facets[tag] = str(float(value)) if "Inclusive" in tag else value
-            return ("simple", base_shape, tuple(sorted((k, str(sorted(v)) if isinstance(v, set) else v)
-                                                      for k, v in facets.items())))
+            return (
+                "simple",
+                base_shape,
+                tuple(
+                    sorted(
+                        (k, str(sorted(v)) if isinstance(v, set) else v) for k, v in facets.items()
+                    )
+                ),
+            )
         sequence = node.find(f"{{{XS}}}sequence")
         children = [] if sequence is None else list(sequence.iter(f"{{{XS}}}element"))
-        return ("complex", tuple(
-            (
-                child.get("name"),
-                child.get("minOccurs", "1"),
-                child.get("maxOccurs", "1"),
-                self._type_of(child),
-            )
-            for child in children
-        ))
+        return (
+            "complex",
+            tuple(
+                (
+                    child.get("name"),
+                    child.get("minOccurs", "1"),
+                    child.get("maxOccurs", "1"),
+                    self._type_of(child),
+                )
+                for child in children
+            ),
+        )

@@ -47,7 +47,9 @@ def test_spyne_model_generates_the_checked_in_shapes(element: str) -> None:
 
 def test_the_shape_comparison_notices_a_change() -> None:
     schema = contract.schema_element()
-    pattern = schema.find(f"{{{XS}}}simpleType[@name='HighwayId']/{{{XS}}}restriction/{{{XS}}}pattern")
+    pattern = schema.find(
+        f"{{{XS}}}simpleType[@name='HighwayId']/{{{XS}}}restriction/{{{XS}}}pattern"
+    )
     pattern.set("value", "[0-9]{1,5}")
     assert SchemaShape([schema]).element("GetTravelTimes") != SchemaShape(
         [contract.schema_element()]
@@ -68,7 +70,9 @@ def test_schema_compiles_and_documents_every_named_type() -> None:
     schema = contract.schema_element()
     etree.XMLSchema(schema)
     for named in schema.iterchildren(f"{{{XS}}}simpleType", f"{{{XS}}}complexType"):
-        assert named.find(f"{{{XS}}}annotation/{{{XS}}}documentation") is not None, named.get("name")
+        assert named.find(f"{{{XS}}}annotation/{{{XS}}}documentation") is not None, named.get(
+            "name"
+        )
 
 
 def test_highway_server_wsdl_prints_the_checked_in_contract() -> None:
@@ -81,7 +85,9 @@ def test_highway_server_wsdl_prints_the_checked_in_contract() -> None:
 def test_rendered_wsdl_changes_only_the_address() -> None:
     rendered = etree.fromstring(contract.render_wsdl("https://traffic.example.com/soap"))
     original = etree.parse(str(CHECKED_IN)).getroot()
-    address = rendered.find(f".//{{{WSDL_NS}}}port/{{http://schemas.xmlsoap.org/wsdl/soap/}}address")
+    address = rendered.find(
+        f".//{{{WSDL_NS}}}port/{{http://schemas.xmlsoap.org/wsdl/soap/}}address"
+    )
     assert address.get("location") == "https://traffic.example.com/soap"
     address.set("location", "http://localhost:8080/soap")
     assert etree.tostring(rendered, method="c14n") == etree.tostring(original, method="c14n")

@@ -47,8 +47,9 @@ def test_travel_times_for_all_directions_and_one(client: HighwayClient) -> None:
 
 def test_observations_change_travel_times(client: HighwayClient) -> None:
     at = now()
-    batch = [Observation(f"loop-{i}", "217-NB-03", at - dt.timedelta(seconds=i), 30.0)
-             for i in range(3)]
+    batch = [
+        Observation(f"loop-{i}", "217-NB-03", at - dt.timedelta(seconds=i), 30.0) for i in range(3)
+    ]
     assert client.report_observations(batch).accepted == 3
     (nb,) = client.travel_times("217", "NB")
     third = nb.segments[2]
@@ -82,7 +83,9 @@ def test_a_batch_with_one_bad_item_stores_nothing(
 
 def test_future_observation_is_out_of_range(client: HighwayClient) -> None:
     with pytest.raises(ValidationError) as info:
-        client.report_observations([Observation("s", "192-WB-01", now() + dt.timedelta(hours=1), 5)])
+        client.report_observations(
+            [Observation("s", "192-WB-01", now() + dt.timedelta(hours=1), 5)]
+        )
     assert info.value.code == "Client.ValueOutOfRange"
 
 
@@ -119,8 +122,14 @@ def test_schema_fault_names_the_failing_element(open_server: RunningServer) -> N
         "<t:segmentId>192-EB-01</t:segmentId><t:observedAt>2026-01-01T00:00:00Z</t:observedAt>"
         "<t:speedKph>301</t:speedKph></t:observation></t:ReportObservations>",
     ],
-    ids=["bad-direction", "missing-highway", "extra-element", "empty-batch", "no-timezone",
-         "speed-too-high"],
+    ids=[
+        "bad-direction",
+        "missing-highway",
+        "extra-element",
+        "empty-batch",
+        "no-timezone",
+        "speed-too-high",
+    ],
 )
 def test_schema_violations_are_client_faults(open_server: RunningServer, body: str) -> None:
     answer = request(open_server.url, envelope(body))
@@ -134,8 +143,9 @@ def test_unknown_operation(open_server: RunningServer) -> None:
 
 
 def test_served_wsdl_is_the_checked_in_one_with_our_address(open_server: RunningServer) -> None:
-    forged = request(open_server.url, None, method="GET", path="/soap?wsdl",
-                     headers={"Host": "evil.example.com"})
+    forged = request(
+        open_server.url, None, method="GET", path="/soap?wsdl", headers={"Host": "evil.example.com"}
+    )
     assert forged.status == 200
     served = etree.fromstring(forged.body)
     address = served.find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address")
@@ -203,3 +213,34 @@ def test_sigterm_exits_cleanly_and_acknowledged_writes_survive(server_factory) -
     with HighwayClient(url=restarted.url) as c:
         (eb,) = c.travel_times("192", "EB")
     assert eb.segments[1].speed_kph == 12.5
+
+
+def _batch_body(count: int, sensor: str) -> str:
+    at = now().isoformat().replace("+00:00", "Z")
+    items = "".join(
+        f"<t:observation><t:sensorId>{sensor}-{i}</t:sensorId><t:segmentId>225-NB-02"
+        f"</t:segmentId><t:observedAt>{at}</t:observedAt><t:speedKph>61.5</t:speedKph>"
+        "</t:observation>"
+        for i in range(count)
+    )
+    return f"<t:ReportObservations>{items}</t:ReportObservations>"
+
+
+def test_request_in_flight_at_sigterm_is_answered_and_stored(server_factory) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    server = server_factory("--no-require-auth")
+    answers: list[object] = []
+    body = envelope(_batch_body(1000, "drain"))
+    worker = threading.Thread(target=lambda: answers.append(request(server.url, body)))
+    worker.start()
+    time.sleep(0.03)  # the full batch is on the wire; the server is parsing or storing it
+    server.process.send_signal(signal.SIGTERM)
+    worker.join(30)
+    assert server.process.wait(30) == 0
+    (answer,) = answers
+    assert answer.status == 200, answer.body[:300]
+    assert b"<tns:accepted>1000</tns:accepted>" in answer.body
+    with sqlite3.connect(server.db_path) as db:
+        assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 1000

@@ -15,9 +15,16 @@ T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 @pytest.mark.parametrize(
     ("current", "expected"),
-    [(100, Congestion.FREE), (80, Congestion.FREE), (79.9, Congestion.MODERATE),
-     (50, Congestion.MODERATE), (49.9, Congestion.HEAVY), (20, Congestion.HEAVY),
-     (19.9, Congestion.STOPPED), (0, Congestion.STOPPED)],
+    [
+        (100, Congestion.FREE),
+        (80, Congestion.FREE),
+        (79.9, Congestion.MODERATE),
+        (50, Congestion.MODERATE),
+        (49.9, Congestion.HEAVY),
+        (20, Congestion.HEAVY),
+        (19.9, Congestion.STOPPED),
+        (0, Congestion.STOPPED),
+    ],
 )
 def test_congestion_thresholds_match_the_contract(current: float, expected: Congestion) -> None:
     assert classify(current, 100.0) is expected
@@ -32,7 +39,11 @@ def test_no_observations_means_free_flow_and_stale() -> None:
 
 
 def test_speed_is_the_median_and_observed_at_the_newest() -> None:
-    recent = [(10.0, T0), (90.0, T0 + dt.timedelta(minutes=2)), (40.0, T0 + dt.timedelta(minutes=1))]
+    recent = [
+        (10.0, T0),
+        (90.0, T0 + dt.timedelta(minutes=2)),
+        (40.0, T0 + dt.timedelta(minutes=1)),
+    ]
     state = segment_travel_time(SEG, recent)
     assert state.speed_kph == 40.0
     assert state.current_minutes == pytest.approx(15.0)

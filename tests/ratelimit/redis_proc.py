@@ -56,9 +56,9 @@ class RedisProcess:
                 try:
                     client.ping()
                     return
-                except redis.exceptions.ConnectionError:
+                except redis.exceptions.ConnectionError as exc:
                     if self.process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"redis-server did not start on {self.port}")
+                        raise RuntimeError(f"redis-server did not start on {self.port}") from exc
                     time.sleep(0.02)
         finally:
             client.close()

@@ -1,0 +1,38 @@
+"""Fitting the front door's HTTP layer onto a twisted.web Site: limited requests, channels with
+deadlines, the idle timeout, rate-limited refusal logs, and the connection caps around it."""
+
+from __future__ import annotations
+
+import functools
+
+from twisted.web import server
+
+from soap_service.frontdoor import refusal_log
+from soap_service.frontdoor.channel import Deadlines, FrontDoorChannel
+from soap_service.frontdoor.connection_caps import ConnectionCaps
+from soap_service.frontdoor.limited_request import limited_request_factory
+from soap_service.frontdoor.settings import FrontDoorSettings
+
+
+def install_front_door(site: server.Site, settings: FrontDoorSettings) -> None:
+    """Configure `site` (built with `reactor=`) to enforce the body cap and the deadlines.
+
+    The Site's channels become FrontDoorChannel (plain HTTP/1.1: HTTP/2 is never negotiated),
+    its requests LimitedRequest; `Site.timeOut` becomes the idle keep-alive timeout.
+    """
+    site.requestFactory = limited_request_factory(settings.max_body_bytes)
+    deadlines = Deadlines(settings.header_timeout, settings.body_timeout)
+    # HTTPFactory.buildProtocol calls self.protocol() and then sets callLater from the Site's
+    # reactor and timeOut from the Site, so the channel never touches the global reactor.
+    site.protocol = functools.partial(FrontDoorChannel, deadlines)  # type: ignore[assignment]
+    site.timeOut = settings.idle_timeout
+    refusal_log.configure(settings.refusal_log_rate, settings.refusal_log_burst)
+
+
+def cap_connections(site: server.Site, settings: FrontDoorSettings) -> ConnectionCaps:
+    """The factory to listen with: `site` behind the per-address and total connection caps."""
+    return ConnectionCaps(
+        site,
+        max_total=settings.max_connections,
+        max_per_peer=settings.max_connections_per_ip,
+    )

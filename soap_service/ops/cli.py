@@ -1,0 +1,42 @@
+"""`highway-server config show|example`: the effective configuration and the example file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from soap_service.ops.config_file import effective_toml, example_toml
+from soap_service.settings_loader import ConfigError, add_setting_arguments, load_settings
+
+
+def add_config_commands(commands: Any) -> None:
+    """Add `config show` and `config example` to the `highway-server` subcommands."""
+    config = commands.add_parser("config", help="print the effective or example configuration")
+    actions = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = actions.add_parser(
+        "show",
+        help="print the effective configuration (defaults < --config file < HIGHWAY_* "
+        "environment < flags) as TOML, secrets masked",
+    )
+    add_setting_arguments(show)  # the same flags as `serve`, so any command line can be checked
+    show.set_defaults(handler=_show)
+    example = actions.add_parser(
+        "example", help="print every setting with its default and help (highway.example.toml)"
+    )
+    example.set_defaults(handler=_example)
+
+
+def _show(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args)
+    except ConfigError as exc:
+        print(f"highway-server: configuration error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(effective_toml(settings))
+    return 0
+
+
+def _example(_args: argparse.Namespace) -> int:
+    sys.stdout.write(example_toml())
+    return 0

@@ -1,0 +1,78 @@
+"""`highway-client` against the real server: output, JSON and exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, RunningServer
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "client", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        input=stdin,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+    )
+
+
+def test_highways_table(open_server: RunningServer) -> None:
+    result = cli("--url", open_server.url, "highways")
+    assert result.returncode == 0, result.stderr
+    assert "US 192 (Irlo Bronson Memorial Highway)" in result.stdout
+    assert "EB/WB" in result.stdout
+
+
+def test_travel_times_json(open_server: RunningServer) -> None:
+    result = cli(
+        "--url", open_server.url, "--json", "travel-times", "Highway 225", "--direction", "NB"
+    )
+    assert result.returncode == 0, result.stderr
+    (nb,) = json.loads(result.stdout)
+    assert nb["highway"] == "225" and nb["direction"] == "NB"
+    assert nb["segments"][0]["segment_id"] == "225-NB-01"
+
+
+def test_report_csv_then_duplicates(open_server: RunningServer, tmp_path: Path) -> None:
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    csv_file = tmp_path / "obs.csv"
+    csv_file.write_text(
+        f"sensor_id,segment_id,observed_at,speed_kph\na,192-WB-01,{at},40\nb,192-WB-02,{at},55.5\n"
+    )
+    first = cli("--url", open_server.url, "report", str(csv_file))
+    again = cli("--url", open_server.url, "--json", "report", str(csv_file))
+    assert first.returncode == 0, first.stderr
+    assert "accepted 2" in first.stdout
+    assert json.loads(again.stdout) == {"accepted": 0, "duplicates": 2}
+
+
+def test_fault_exit_code_3(open_server: RunningServer) -> None:
+    result = cli("--url", open_server.url, "travel-times", "9999")
+    assert result.returncode == 3
+    assert "Client.UnknownHighway" in result.stderr
+
+
+def test_unreachable_exit_code_4() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = cli("--url", f"http://127.0.0.1:{port}/soap", "--timeout", "2", "highways")
+    assert result.returncode == 4
+    assert "cannot reach" in result.stderr
+
+
+def test_usage_errors_exit_code_2(open_server: RunningServer, tmp_path: Path) -> None:
+    assert cli("travel-times").returncode == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sensor_id,segment_id,observed_at,speed_kph\na,192-WB-01,yesterday,40\n")
+    result = cli("--url", open_server.url, "report", str(bad))
+    assert result.returncode == 2
+    assert "line 2" in result.stderr

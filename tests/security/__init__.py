@@ -1,0 +1,1 @@
+"""Tests of WS-Security, mutual TLS, accounts and authorization."""
