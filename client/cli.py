@@ -18,7 +18,12 @@ from typing import Any, TextIO
 
 from client import errors
 from client.client import HighwayClient
-from client.models import DirectionTravelTime, HighwaySummary, Observation
+from client.models import HighwaySummary, Observation
+from client.render import format_travel_times, use_colour
+from client.report_cmd import add_report_arguments, run_report
+from client.security_options import add_security_arguments, security_kwargs
+from client.simulate import add_simulate_arguments, run_simulation
+from client.watch import watch
 
 EXIT_OK, EXIT_USAGE, EXIT_FAULT, EXIT_UNREACHABLE = 0, 2, 3, 4
 DEFAULT_URL = "http://127.0.0.1:8080/soap"
@@ -37,21 +42,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_security_arguments(parser)  # --username/--digest/--cert/--key/--tls-client-*/--ca
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("highways", help="list the highways")
+    highways = commands.add_parser("highways", help="list the highways")
     tt = commands.add_parser("travel-times", help="current travel times on a highway")
     tt.add_argument("highway", help="highway id, e.g. 192 or 'Highway 192'")
     tt.add_argument("--direction", choices=["NB", "SB", "EB", "WB"], type=str.upper)
+    tt.add_argument("--watch", type=_seconds, metavar="SECONDS",
+                    help="refresh every SECONDS until Ctrl-C (with --json: one JSON line each)")
+    tt.add_argument("--iterations", type=int, metavar="N", help="with --watch: stop after N")
     report = commands.add_parser("report", help="report observations from a CSV file")
     report.add_argument(
         "file", help="CSV with header sensor_id,segment_id,observed_at,speed_kph ('-' = stdin)"
     )
+    add_report_arguments(report)  # client/report_cmd.py: batches, progress, resumption
+    for sub in (highways, tt, report):  # --json also after the command name
+        sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                         help="print JSON instead of a table")
+    add_simulate_arguments(commands.add_parser(
+        "simulate", help="feed plausible observations for a highway (demo traffic)"))
     return parser
 
 
 def client_from_args(args: argparse.Namespace) -> HighwayClient:
     """A HighwayClient configured from the parsed arguments."""
-    return HighwayClient(url=args.url, timeout=args.timeout)
+    try:
+        security = security_kwargs(args, sys.stdin)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return HighwayClient(url=args.url, timeout=args.timeout, **security)
 
 
 def read_observations(handle: TextIO) -> list[Observation]:
@@ -91,21 +110,6 @@ def format_highways(highways: Sequence[HighwaySummary]) -> str:
     )
 
 
-def format_travel_times(results: Sequence[DirectionTravelTime]) -> str:
-    """A readable table per direction."""
-    blocks = []
-    for tt in results:
-        title = (f"Highway {tt.highway} {tt.direction}: {tt.total_minutes:.1f} min "
-                 f"(free flow {tt.free_flow_minutes:.1f} min) as of {tt.as_of:%Y-%m-%d %H:%M:%SZ}")
-        rows = [
-            (s.segment_id, s.from_name, s.to_name, f"{s.speed_kph:.0f}",
-             f"{s.current_minutes:.1f}", s.congestion + (" (no data)" if s.stale else ""))
-            for s in tt.segments
-        ]
-        blocks.append(title + "\n" + _table(["SEGMENT", "FROM", "TO", "KM/H", "MIN", "STATUS"], rows))
-    return "\n\n".join(blocks)
-
-
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
@@ -118,24 +122,41 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than zero")
+    return value
+
+
+def _watch_travel_times(args: argparse.Namespace, client: HighwayClient, out: TextIO) -> int:
+    colour = use_colour(out)
+
+    def render() -> str:
+        result = client.travel_times(args.highway, args.direction)
+        if args.json:
+            return json.dumps(_jsonable(result))
+        return format_travel_times(result, colour=colour)
+
+    return watch(render, args.watch, out, iterations=args.iterations, decorate=not args.json)
+
+
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Execute one command; returns the exit code."""
     with client_from_args(args) as client:
+        if args.command == "report":
+            return run_report(args, client, out)
+        if args.command == "simulate":
+            return run_simulation(client, args, out)
+        if args.command == "travel-times" and args.watch is not None:
+            return _watch_travel_times(args, client, out)
         result: Any
         if args.command == "highways":
             result = client.list_highways()
             text = format_highways(result)
-        elif args.command == "travel-times":
-            result = client.travel_times(args.highway, args.direction)
-            text = format_travel_times(result)
         else:
-            if args.file == "-":
-                observations = read_observations(sys.stdin)
-            else:
-                with open(args.file, newline="", encoding="utf-8") as handle:
-                    observations = read_observations(handle)
-            result = client.report_observations(observations)
-            text = f"accepted {result.accepted}, duplicates {result.duplicates}"
+            result = client.travel_times(args.highway, args.direction)
+            text = format_travel_times(result, colour=use_colour(out))
     out.write((json.dumps(_jsonable(result), indent=2) if args.json else text) + "\n")
     return EXIT_OK
 

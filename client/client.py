@@ -25,6 +25,7 @@ from client.models import (
 )
 from client.retry import RateLimitInfo, RetryPolicy, call_with_retry
 from client.transport import HighwayTransport
+from client.wsse import build_wsse, configure_tls
 
 TNS = "urn:highway-traffic:v1"
 BINDING = f"{{{TNS}}}HighwayTrafficSoapBinding"
@@ -65,13 +66,25 @@ class HighwayClient:
         session: requests.Session | None = None,
         plugins: Iterable[Any] = (),
         retry: RetryPolicy = DEFAULT_RETRY,
+        username: str | None = None,
+        password: str | None = None,
+        digest: bool = False,
+        cert: str | None = None,
+        key: str | None = None,
+        tls_client_cert: str | None = None,
+        tls_client_key: str | None = None,
+        ca: str | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self.url = url
         self.timeout = timeout
+        self.username = username
         self.retry = retry  # 429/503: honour Retry-After, bounded and jittered (NO_RETRY: off)
         self._session = session or requests.Session()
+        # WS-Security (UsernameToken, X.509 signature) and mutual TLS: see client/wsse.py.
+        wsse = build_wsse(username=username, password=password, digest=digest, cert=cert, key=key)
+        configure_tls(self._session, client_cert=tls_client_cert, client_key=tls_client_key, ca=ca)
         self._transport = HighwayTransport(timeout=timeout, session=self._session)
         settings = zeep.Settings(strict=True, xml_huge_tree=False, forbid_entities=True)
         self._zeep = zeep.Client(
@@ -79,11 +92,13 @@ class HighwayClient:
             transport=self._transport,
             settings=settings,
             plugins=list(plugins),
+            wsse=wsse,
         )
         self._service = self._zeep.create_service(BINDING, url)
 
     def __repr__(self) -> str:
-        return f"HighwayClient(url={self.url!r}, timeout={self.timeout!r})"
+        user = f", username={self.username!r}, password='***'" if self.username else ""
+        return f"HighwayClient(url={self.url!r}, timeout={self.timeout!r}{user})"
 
     def close(self) -> None:
         """Close pooled HTTP connections."""

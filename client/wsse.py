@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+import requests.adapters
 import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -243,3 +244,58 @@ class SecurityChain(_Mechanism):
         for mechanism in self.mechanisms:
             envelope, headers = mechanism.apply(envelope, headers)
         return envelope, headers
+
+
+def build_wsse(
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    digest: bool = False,
+    cert: str | None = None,
+    key: str | None = None,
+) -> SecurityChain | None:
+    """The zeep `wsse` object for HighwayClient's options, or None when none is given."""
+    mechanisms: list[_Mechanism] = []
+    if username is not None:
+        if password is None:
+            raise ValueError("username= needs password=")
+        mechanisms.append(UsernameTokenSigner(username, password, digest=digest))
+    elif digest:
+        raise ValueError("digest=True needs username= and password=")
+    if (cert is None) != (key is None):
+        raise ValueError("cert= and key= go together")
+    if cert is not None and key is not None:
+        mechanisms.append(X509Signer.from_files(cert, key))  # adds the Timestamp it signs
+    return SecurityChain(*mechanisms) if mechanisms else None
+
+
+def configure_tls(
+    session: Any,
+    *,
+    client_cert: str | None = None,
+    client_key: str | None = None,
+    ca: str | None = None,
+) -> None:
+    """Set a requests.Session's client certificate (mTLS) and trusted CA bundle."""
+    if (client_cert is None) != (client_key is None):
+        raise ValueError("tls_client_cert= and tls_client_key= go together")
+    if client_cert is not None:
+        session.cert = (client_cert, client_key)
+    if ca is not None:
+        session.verify = ca
+        # requests lets $REQUESTS_CA_BUNDLE override session.verify (psf/requests#3829); an
+        # explicit ca= must win, so the HTTPS adapter pins it on every send.
+        session.mount("https://", _PinnedCaAdapter(ca))
+
+
+class _PinnedCaAdapter(requests.adapters.HTTPAdapter):
+    """An HTTPS adapter that always verifies the server against one CA bundle."""
+
+    def __init__(self, ca: str) -> None:
+        super().__init__()
+        self._ca = ca
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Send with `verify` forced to the configured CA bundle."""
+        kwargs["verify"] = self._ca
+        return super().send(request, *args, **kwargs)

@@ -28,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_config_commands(commands)  # `config show`, `config example`
 
+    from soap_service.security.users_cli import add_users_parser
+
+    add_users_parser(commands)  # `users add|list|remove`
+
     wsdl = commands.add_parser("wsdl", help="print the WSDL contract")
     wsdl.add_argument("--public-url", help="soap:address to put in the printed contract")
     wsdl.set_defaults(handler=_wsdl)
@@ -60,7 +64,11 @@ def _serve(args: argparse.Namespace) -> int:
         return workers.run_workers(settings)  # supervise N processes sharing one socket
     from soap_service.web.listener import serve
 
-    return serve(settings)
+    try:
+        return serve(settings)
+    except ConfigError as exc:  # found while starting, e.g. the metrics port is taken
+        print(f"highway-server: configuration error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _wsdl(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from twisted.web.http import HTTPChannel
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.refusal import (
     ABORT_AFTER_SECONDS,
+    DRAIN_SECONDS,
     abort_if_connected,
     bad_http_request,
     timed_out,
@@ -43,6 +44,7 @@ class FrontDoorChannel(HTTPChannel):
         super().__init__()
         self.deadlines = deadlines
         self.refused = False
+        self._drain_left = 0  # after a 413: body bytes still read (and dropped) before closing
         self._header_call: Any = None
         self._body_call: Any = None
         self._abort_call: Any = None
@@ -53,8 +55,9 @@ class FrontDoorChannel(HTTPChannel):
         self._arm_header_deadline()
 
     def dataReceived(self, data: bytes) -> None:
-        """Ignore everything after a refusal; start the deadline of a new request's headers."""
+        """Start the deadline of a new request's headers; after a refusal, only drain."""
         if self.refused:
+            self._drain(data)
             return
         if self._header_call is None and self._body_call is None and not self._handlingRequest:
             self._arm_header_deadline()
@@ -73,6 +76,7 @@ class FrontDoorChannel(HTTPChannel):
         """The body is complete: stop its deadline and hand the request on (unless refused)."""
         self._body_call = _cancel(self._body_call)
         if self.refused:
+            self._close_after_refusal()  # the refused body is fully drained
             return
         super().allContentReceived()
 
@@ -83,14 +87,22 @@ class FrontDoorChannel(HTTPChannel):
 
     def _respondToBadRequestAndDisconnect(self) -> None:
         # Twisted's parser refused the framing; answer 400 with a fault body, not a bare 400.
+        if self.refused:
+            self._close_after_refusal()  # bad framing while draining a refused body
+            return
         self.refuse(bad_http_request("malformed http"))
 
     def lineLengthExceeded(self, line: bytes) -> None:
         """A request or header line longer than MAX_LENGTH: 400, then close."""
         self.refuse(bad_http_request("line too long"))
 
-    def refuse(self, fault: ServiceFault) -> None:
-        """Answer `fault` (413, 408...) with a SOAP Fault body, then close the connection."""
+    def refuse(self, fault: ServiceFault, drain_bytes: int = 0) -> None:
+        """Answer `fault` (413, 408...) with a SOAP Fault body, then close the connection.
+
+        With `drain_bytes`, up to that many more bytes of the refused body are read and
+        dropped first (for at most DRAIN_SECONDS): a client that sends its whole body before
+        reading then gets the answer instead of a connection reset. Memory stays flat.
+        """
         if self.refused or self.transport is None:
             return
         self.refused = True
@@ -98,6 +110,28 @@ class FrontDoorChannel(HTTPChannel):
         self._body_call = _cancel(self._body_call)
         self.setTimeout(None)
         write_refusal(self.transport, fault)
+        if drain_bytes > 0:
+            self._drain_left = drain_bytes
+            self._abort_call = self.callLater(DRAIN_SECONDS, self._close_after_refusal)
+        else:
+            self._close_after_refusal()
+
+    def _drain(self, data: bytes) -> None:
+        """Feed Twisted's body decoder (which drops the bytes) until the budget is spent."""
+        if self._drain_left <= 0:
+            return
+        self._drain_left -= len(data)
+        if self._drain_left < 0:
+            self._close_after_refusal()
+            return
+        # The decoder frames the rest of the refused body; allContentReceived closes.
+        super().dataReceived(data)
+
+    def _close_after_refusal(self) -> None:
+        self._drain_left = 0
+        _cancel(self._abort_call)
+        if self.transport is None or getattr(self.transport, "disconnecting", False):
+            return
         self.loseConnection()
         self._abort_call = self.callLater(
             ABORT_AFTER_SECONDS, functools.partial(abort_if_connected, self.transport)

@@ -9,8 +9,8 @@ from typing import Any
 from twisted.web import server
 
 from soap_service.faults import ServiceFault
+from soap_service.frontdoor.refusal import DRAIN_MAX_BYTES, write_refusal
 from soap_service.frontdoor.refusal import too_large as too_large_fault
-from soap_service.frontdoor.refusal import write_refusal
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -37,7 +37,12 @@ class LimitedRequest(server.Request):
         # Always memory, never Twisted's temporary file: the cap bounds what is kept.
         self.content = BytesIO()
         if length is not None and length > self.max_body_bytes:
-            self._refuse(too_large_fault(self.max_body_bytes))
+            # Drain a moderately large body (the client may be sending it already), unless
+            # the client waits for 100 Continue, which it will never get.
+            expects = self.requestHeaders.getRawHeaders(b"expect") or []
+            waiting = any(value.lower() == b"100-continue" for value in expects)
+            drain = length if length <= DRAIN_MAX_BYTES and not waiting else 0
+            self._refuse(too_large_fault(self.max_body_bytes), drain)
 
     def handleContentChunk(self, data: bytes) -> None:
         """Keep a body chunk unless it takes the running total past the cap."""
@@ -45,7 +50,7 @@ class LimitedRequest(server.Request):
             return
         self.received_bytes += len(data)
         if self.received_bytes > self.max_body_bytes:
-            self._refuse(too_large_fault(self.max_body_bytes))
+            self._refuse(too_large_fault(self.max_body_bytes), DRAIN_MAX_BYTES)
             return
         self.content.write(data)  # type: ignore[union-attr]
 
@@ -55,12 +60,12 @@ class LimitedRequest(server.Request):
             return
         super().requestReceived(command, path, version)
 
-    def _refuse(self, fault: ServiceFault) -> None:
+    def _refuse(self, fault: ServiceFault, drain_bytes: int) -> None:
         self.refused = True
         self.content = BytesIO()  # let go of what was kept so far
         refuse = getattr(self.channel, "refuse", None)
         if refuse is not None:
-            refuse(fault)
+            refuse(fault, drain_bytes)
             return
         # A plain HTTPChannel: answer and close; the transport stops reading on close.
         write_refusal(self.channel.transport, fault)

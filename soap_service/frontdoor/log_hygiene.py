@@ -26,7 +26,7 @@ NO_DEBUG = (
 # zeep logs whole envelopes (with the UsernameToken) at DEBUG.
 CLIENT_NO_DEBUG = ("zeep", "zeep.transports", "zeep.wsdl.bindings.soap", "zeep.wsse")
 # Loggers of ours that log refusals; their refusal lines share one token bucket.
-REFUSAL_LOGGERS = ("highway.frontdoor", "highway.http", "highway.request")
+REFUSAL_LOGGERS = ("highway.frontdoor", "highway.http", "highway.request", "highway.access")
 
 _SECRET_ELEMENT = re.compile(
     r"(<(?:[\w.-]+:)?(?:Password|Nonce|BinarySecurityToken|SignatureValue|CipherValue)\b[^>]*>)"

@@ -13,6 +13,10 @@ from soap_service.frontdoor.refusal_log import log_refusal
 
 # After a refusal, how long the peer gets to read it before the connection is aborted.
 ABORT_AFTER_SECONDS = 5.0
+# After a 413, at most this much more of the body is read and dropped (for at most
+# DRAIN_SECONDS), so that a client that sends everything before reading sees the 413.
+DRAIN_MAX_BYTES = 8 * 1024 * 1024
+DRAIN_SECONDS = 2.0
 
 
 def refusal_bytes(fault: ServiceFault, correlation_id: str) -> bytes:

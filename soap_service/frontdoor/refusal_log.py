@@ -45,16 +45,29 @@ class RefusalLogFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """True to emit the record."""
-        if not getattr(record, "refusal", False):
+        if not is_refusal(record):
             return True
         if not self.bucket.take():
             self.suppressed += 1
             return False
         if self.suppressed:
-            record.msg = f"{record.msg} (%d refusal log lines suppressed before this one)"
-            record.args = (*_as_tuple(record.args), self.suppressed)
+            access = getattr(record, "access", None)
+            if isinstance(access, dict):  # the access log formats its fields, not msg
+                record.access = {**access, "refusals_suppressed": self.suppressed}
+            else:
+                record.msg = f"{record.msg} (%d refusal log lines suppressed before this one)"
+                record.args = (*_as_tuple(record.args), self.suppressed)
             self.suppressed = 0
         return True
+
+
+def is_refusal(record: logging.LogRecord) -> bool:
+    """A record marked `refusal=True`, or an access-log line (ops/access_log.py) of a request
+    refused for the caller's fault."""
+    if getattr(record, "refusal", False):
+        return True
+    access = getattr(record, "access", None)
+    return isinstance(access, dict) and access.get("outcome") == "client_fault"
 
 
 def _as_tuple(args: object) -> tuple[object, ...]:

@@ -55,16 +55,17 @@ class ShapeCheck:
 
     def __init__(self, limits: XmlLimits) -> None:
         self.limits = limits
-        self._has_pi = etree.XPath("boolean(//processing-instruction())")
-        self._count_elements = etree.XPath("count(//*)")
-        # True when an element sits deeper than the limit: one absolute path, evaluated in C.
-        self._too_deep = etree.XPath("boolean(/*" + "/*" * limits.depth + ")")
-        self._count_attributes = etree.XPath("count(//@*)")
-        self._crowded_element = etree.XPath(f"boolean(//*[count(@*) > {limits.attributes}])")
-        self._long_name = etree.XPath(
-            f"boolean(//*[string-length(name()) > {limits.name_length}]"
-            f" | //@*[string-length(name()) > {limits.name_length}])"
+        deeper = "/*" + "/*" * limits.depth  # an element below the depth limit exists
+        long_name = (f"//*[string-length(name()) > {limits.name_length}]"
+                     f" | //@*[string-length(name()) > {limits.name_length}]")
+        # One evaluation inside libxml2 for the whole-document facts: PIs, elements,
+        # too deep, attributes, too long a name (each XPath call has a fixed cost).
+        self._summary = etree.XPath(
+            "concat(count(//processing-instruction()), ' ', count(//*), ' ',"
+            f" number(boolean({deeper})), ' ', count(//@*), ' ',"
+            f" number(boolean({long_name})))"
         )
+        self._crowded_element = etree.XPath(f"boolean(//*[count(@*) > {limits.attributes}])")
         self._long_text = etree.XPath(
             f"boolean(//text()[string-length() > {limits.text_length}]"
             f" | //@*[string-length() > {limits.text_length}]"
@@ -74,26 +75,26 @@ class ShapeCheck:
     def check(self, root: etree._Element, data: bytes) -> None:
         """Raise ServiceFault when `root` (parsed from `data`) breaks a limit or holds a PI."""
         limits = self.limits
-        if self._has_pi(root):
+        pis, elements, deep, attributes, long_name = str(self._summary(root)).split()
+        if pis != "0":
             raise ServiceFault(
                 faults.CLIENT_PI_NOT_ALLOWED,
                 "A SOAP message must not contain processing instructions.",
                 reason="pi",
             )
-        if self._count_elements(root) > limits.elements:
+        if int(elements) > limits.elements:
             raise limit_fault("elements", "element count")
-        if self._too_deep(root):
+        if deep != "0":
             raise limit_fault("depth", "nesting depth")
-        if self._count_attributes(root) > limits.attributes and self._crowded_element(root):
+        if int(attributes) > limits.attributes and self._crowded_element(root):
             raise limit_fault("attributes", "attributes per element")
-        if self._long_name(root):
+        if long_name != "0":
             raise limit_fault("name-length", "name length")
-        # A text or URI longer than the limit needs a body at least that long.
-        big = len(data) > limits.text_length
-        if big and self._long_text(root):
+        long_run = len(data) > limits.text_length and _may_hold_long_text(data, limits.text_length)
+        if long_run and self._long_text(root):
             raise limit_fault("text-length", "text length")
         # Each declaration spells "xmlns"; few in the body means no element can have too many.
-        if big or data.count(b"xmlns") > limits.namespaces:
+        if long_run or data.count(b"xmlns") > limits.namespaces:
             self._check_declarations(root)
 
     def _check_declarations(self, root: etree._Element) -> None:
@@ -112,3 +113,15 @@ class ShapeCheck:
                 raise limit_fault("text-length", "text length")
             if len(prefix) > limits.name_length:
                 raise limit_fault("name-length", "name length")
+
+
+def _may_hold_long_text(data: bytes, limit: int) -> bool:
+    """False only when no text, attribute value or namespace URI can exceed `limit` chars.
+
+    Outside comments and CDATA, every such value is a run of raw bytes without "<", at least
+    as long (in bytes) as the value is (in characters); one split is cheaper than asking
+    libxml2 about every node of a large document.
+    """
+    if b"<!--" in data or b"<![CDATA[" in data:
+        return True
+    return max(map(len, data.split(b"<"))) > limit

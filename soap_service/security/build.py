@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import sqlite3
@@ -10,6 +11,7 @@ from typing import Any
 from soap_service.security.accounts import AccountStore
 from soap_service.security.authorization import AuthorizationStage
 from soap_service.security.certs import CertificateTrust, load_ca_bundle
+from soap_service.security.demo import ensure_demo_account
 from soap_service.security.digest_secrets import DigestSecretBox, default_key_path
 from soap_service.security.mtls_stage import ClientCertificateStage
 from soap_service.security.passwords import VerifiedPasswordCache
@@ -38,13 +40,17 @@ def build_security_stages(
     replay_cache: ReplayCache,
     *,
     db_path: str,
+    loopback_listener: bool = False,
 ) -> list[Any]:
     """WS-Security -> mTLS identity -> authorization, in that order, ready for the pipeline.
 
     `conn` is a migrated database connection; `replay_cache` is the shared state backend's
-    cache (memory or Redis). Raises ValueError/OSError for an unreadable CA or key file.
+    cache (memory or Redis). With no accounts yet and a loopback listener, a demo account is
+    created and its password printed. Raises ValueError/OSError for an unreadable CA or key.
     """
     accounts = AccountStore(conn)
+    if settings.require_authentication:
+        ensure_demo_account(conn, loopback=loopback_listener)
     replay = ReplayGuard(replay_cache, settings.replay_window_seconds)
     trust = (
         CertificateTrust(load_ca_bundle(settings.wss_ca), accounts) if settings.wss_ca else None
@@ -64,3 +70,13 @@ def build_security_stages(
         ClientCertificateStage(accounts),
         AuthorizationStage(settings.require_authentication),
     ]
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for a loopback listening address (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

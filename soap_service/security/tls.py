@@ -33,6 +33,10 @@ def server_tls_options(tls: TlsSettings) -> ssl.CertificateOptions:
         "certificate": crypto.X509.from_cryptography(leaf),
         "extraCertChain": [crypto.X509.from_cryptography(c) for c in chain],
         "raiseMinimumTo": ssl.TLSVersion.TLSv1_2,
+        # Twisted always installs an ALPN callback; when the listening factory is wrapped
+        # (connection caps) it cannot see the Site's protocols and answers every ALPN client
+        # (requests, curl) with an internal-error alert. Naming HTTP/1.1 here fixes that.
+        "acceptableProtocols": [b"http/1.1"],
     }
     if tls.client_ca:
         authorities = [
@@ -61,4 +65,4 @@ def peer_certificate(transport: Any) -> x509.Certificate | None:
         return None
     if cert is None:
         return None
-    return cert.to_cryptography()  # type: ignore[no-any-return]
+    return cert.to_cryptography()

@@ -14,14 +14,21 @@ from spyne.server import ServerBase
 
 from soap_service import faults
 from soap_service.faults import ServiceFault, truncate_fragment
+from soap_service.soap.response_cache import CACHEABLE_OPERATIONS, Key, ResponseCache
 from soap_service.soap.service import OPERATIONS
 from soap_service.web.exchange import Exchange
 
 TNS = "urn:highway-traffic:v1"
 _REQUEST_TAGS = {f"{{{TNS}}}{name}": name for name in OPERATIONS}
+# Parameters of the cacheable operations, in signature order (as Spyne passes them).
+_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "ListHighways": (),
+    "GetTravelTimes": (f"{{{TNS}}}highway", f"{{{TNS}}}direction"),
+}
+assert set(_PARAMETERS) == CACHEABLE_OPERATIONS
 
 
-class _Transport(TransportContext):  # type: ignore[misc]
+class _Transport(TransportContext):
     """Carries the parsed envelope into HighwaySoap11.create_in_document."""
 
     def __init__(self, parent: Any, server: ServerBase, envelope: Any) -> None:
@@ -31,20 +38,28 @@ class _Transport(TransportContext):  # type: ignore[misc]
 
 @dataclasses.dataclass
 class Prepared:
-    """A validated, dispatched request waiting for its operation to run."""
+    """A validated, dispatched request waiting for its operation to run.
+
+    A valid read request skips Spyne's deserialization (`ctx` None) and carries its cache
+    key; Spyne's context is then only built if the cache cannot answer.
+    """
 
     ctx: Any
+    key: Key | None = None
 
 
 class SpyneRunner:
     """Runs Spyne's server API step by step, turning its errors into ServiceFaults."""
 
-    def __init__(self, app: Application) -> None:
+    def __init__(self, app: Application, *, cache: ResponseCache | None = None) -> None:
         self._server = ServerBase(app)
         self._app = app
+        self.cache = cache
+        # The very schema Spyne validates Bodies with (HighwaySoap11 installs the contract's).
+        self._schema = app.in_protocol.validation_schema
 
     def prepare(self, exchange: Exchange) -> Prepared:
-        """Validate the Body against the contract and find the operation; sets exchange.operation."""
+        """Validate the Body against the contract, find the operation (exchange.operation)."""
         envelope = exchange.envelope
         body = envelope.find(f"{{{NS_SOAP11_ENV}}}Body") if envelope is not None else None
         child = body[0] if body is not None and len(body) else None
@@ -53,7 +68,16 @@ class SpyneRunner:
                 faults.CLIENT_UNKNOWN_OPERATION,
                 "The Body does not contain a request this service offers.",
             )
-        exchange.operation = _REQUEST_TAGS[child.tag]
+        operation = exchange.operation = _REQUEST_TAGS[child.tag]
+        if self.cache is not None and operation in _PARAMETERS and self._schema.validate(child):
+            # Valid against the same schema Spyne uses; an invalid Body takes Spyne's path
+            # below so its fault is exactly Spyne's. element.text is what Spyne reads too.
+            args = tuple(_text(child.find(tag)) for tag in _PARAMETERS[operation])
+            return Prepared(None, (operation, args))
+        return Prepared(self._spyne_prepare(envelope))
+
+    def _spyne_prepare(self, envelope: Any) -> Any:
+        """Spyne's schema validation, dispatch and deserialization; the method context."""
         ctx = MethodContext(self._server, MethodContext.SERVER)
         ctx.transport = _Transport(ctx, self._server, envelope)
         contexts = self._server.generate_contexts(ctx)
@@ -63,11 +87,23 @@ class SpyneRunner:
         self._server.get_in_object(ctx)
         if ctx.in_error is not None:
             raise _fault_from_spyne(ctx.in_error)
-        return Prepared(ctx)
+        return ctx
 
     def run(self, exchange: Exchange, prepared: Prepared) -> bytes:
         """Call the operation and serialize its response; ServiceFault passes through."""
-        ctx = prepared.ctx
+        cache, key = self.cache, prepared.key
+        if cache is None or key is None:
+            return self._build(prepared.ctx)
+        cached = cache.get(key)
+        if cached is not None:
+            exchange.notes["cache"] = "hit"
+            return cached
+        body = self._build(prepared.ctx or self._spyne_prepare(exchange.envelope))
+        cache.put(key, body)
+        return body
+
+    def _build(self, ctx: Any) -> bytes:
+        """Run the operation and let Spyne serialize its answer (the expensive part)."""
         descriptor = ctx.descriptor
         # Spyne's process_request, minus its catch-all: our faults and bugs go to the pipeline.
         out = self._app.call_wrapper(ctx)
@@ -79,13 +115,19 @@ class SpyneRunner:
         return b"".join(ctx.out_string)
 
 
+def _text(element: Any) -> str | None:
+    """An optional simple parameter's value as Spyne deserializes it (absent -> None)."""
+    return None if element is None else element.text
+
+
 def _fault_from_spyne(error: Exception) -> ServiceFault:
     """Map Spyne's in-protocol errors onto our stable codes."""
     if isinstance(error, ServiceFault):
         return error
     if isinstance(error, ResourceNotFoundError):
         return ServiceFault(
-            faults.CLIENT_UNKNOWN_OPERATION, "The Body does not contain a request this service offers."
+            faults.CLIENT_UNKNOWN_OPERATION,
+            "The Body does not contain a request this service offers.",
         )
     if isinstance(error, Fault):
         code = str(error.faultcode or "")
@@ -94,7 +136,9 @@ def _fault_from_spyne(error: Exception) -> ServiceFault:
         if code.endswith("SchemaValidationError"):
             return ServiceFault(faults.CLIENT_SCHEMA, _schema_message(text))
         if code.startswith("Client"):
-            return ServiceFault(faults.CLIENT, "The request is not valid: " + truncate_fragment(text, 160))
+            return ServiceFault(
+                faults.CLIENT, "The request is not valid: " + truncate_fragment(text, 160)
+            )
     return ServiceFault(faults.SERVER, "The service could not process the request.",
                         reason=f"spyne: {error!r}"[:300])
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from spyne import Boolean, ComplexModel, DateTime, Decimal, Double, Enum, Integer, Unicode
+from typing import Any
+
+from spyne import Boolean, ComplexModel, DateTime, Decimal, Double, Enum, Integer32, Unicode
 
 from soap_service import CONTRACT_NAMESPACE
 
 NS = CONTRACT_NAMESPACE
 
 
-def _required(model):  # type: ignore[no-untyped-def]
+def _required(model: Any) -> Any:
     return model.customize(min_occurs=1, nillable=False)
 
 
@@ -25,7 +27,7 @@ SensorId = Unicode(
 PlaceName = Unicode(min_len=1, max_len=100, type_name="PlaceName")
 UtcDateTime = DateTime(pattern=r".+(Z|[+\-][0-9]{2}:[0-9]{2})", type_name="UtcDateTime")
 SpeedKph = Decimal(ge=0, le=300, fraction_digits=2, type_name="SpeedKph")
-Count = Integer(ge=0, le=1000, type_name="Count")
+Count = Integer32(ge=0, le=1000, type_name="Count")
 
 
 class HighwaySummary(ComplexModel):
@@ -38,7 +40,7 @@ class HighwaySummary(ComplexModel):
         ("name", _required(PlaceName)),
         ("direction", DirectionCode.customize(min_occurs=1, max_occurs=4, nillable=False)),
         ("lengthKm", _required(Double)),
-        ("segmentCount", _required(Integer)),
+        ("segmentCount", _required(Integer32)),
     ]
 
 

@@ -69,6 +69,8 @@ class TrafficStore:
         self._clock = clock
         self._highways: dict[str, Highway] = {}
         self._segments: dict[str, Segment] = {}
+        # Commits on this connection: PRAGMA data_version only sees other connections' commits.
+        self._local_commits = 0
         self.reload_network()
 
     def now(self) -> dt.datetime:
@@ -93,6 +95,7 @@ class TrafficStore:
             for hid, dirs in sorted(by_highway.items(), key=lambda item: _highway_sort_key(item[0]))
         }
         self._segments = segments
+        self._local_commits += 1  # answers built from the old network are out of date
 
     def highways(self) -> list[Highway]:
         """Every highway, in numeric order."""
@@ -108,6 +111,11 @@ class TrafficStore:
     def data_version(self) -> int:
         """Changes whenever any connection (any worker process) commits observations."""
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def answer_version(self) -> tuple[int, int, int]:
+        """Equal for two reads only if they would see the same data at the same asOf second:
+        (commits by other connections, commits by this one, the current second)."""
+        return self.data_version(), self._local_commits, int(self._clock())
 
     def travel_times(
         self, highway_id: str, direction: Direction | None = None
@@ -174,6 +182,7 @@ class TrafficStore:
             )
             accepted = conn.total_changes - before
             conn.execute("COMMIT")
+            self._local_commits += 1
         except BaseException:
             conn.execute("ROLLBACK")
             raise

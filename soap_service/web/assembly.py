@@ -10,14 +10,17 @@ import datetime as dt
 from typing import Any
 
 from soap_service.frontdoor.xml_guard import XmlGuard
+from soap_service.ops.wiring import build_ops
 from soap_service.ratelimit.build import build_rate_limiting
+from soap_service.security.build import build_security_stages, is_loopback_host
 from soap_service.settings import ServerSettings
+from soap_service.soap.response_cache import ResponseCache
 from soap_service.soap.runner import SpyneRunner
 from soap_service.soap.service import build_application
 from soap_service.state.shared import open_state
 from soap_service.store import database, sample_network
 from soap_service.store.traffic_store import TrafficStore
-from soap_service.web.pipeline import AccessLog, ExchangeObserver, Pipeline
+from soap_service.web.pipeline import ExchangeObserver, Pipeline
 from soap_service.web.routes import ReadinessProbe
 from soap_service.web.stages import Stage
 
@@ -45,7 +48,8 @@ def open_store(settings: ServerSettings) -> TrafficStore:
 def build_service(settings: ServerSettings, reactor: Any) -> Service:
     """Assemble the request path for one process."""
     store = open_store(settings)
-    runner = SpyneRunner(build_application(store))
+    # Read answers are reused while the data holds; the full request path still runs.
+    runner = SpyneRunner(build_application(store), cache=ResponseCache(store.answer_version))
     parts: dict[str, Any] = {"reactor": reactor}
 
     # Shared state (memory:// or Redis): rate-limit counters and the WS-Security replay cache;
@@ -59,9 +63,17 @@ def build_service(settings: ServerSettings, reactor: Any) -> Service:
     # In-flight cap, then per-IP limit: cheap refusals before any XML work.
     before_parse: list[Stage] = [*rate_limiting.before_parse]
     before_operation: list[Stage] = []
+    # WS-Security -> mTLS identity -> authorization; accounts live in the same database.
+    before_operation.extend(build_security_stages(
+        settings.security, database.connect(settings.core.db), state.replay_cache,
+        db_path=settings.core.db, loopback_listener=is_loopback_host(settings.core.host),
+    ))
     # Per-principal limit: after the security stages (they must be listed above this line).
     before_operation.extend(rate_limiting.after_authorization)
-    observers: list[ExchangeObserver] = [rate_limiting.in_flight_release, AccessLog()]
+    # Operations: JSON/text access log, metrics (with --metrics-port), Redis readiness.
+    ops = build_ops(settings, state, reactor)
+    parts["ops"] = ops
+    observers: list[ExchangeObserver] = [rate_limiting.in_flight_release, *ops.observers]
     guard = XmlGuard.from_settings(settings.frontdoor)
 
     pipeline = Pipeline(
@@ -76,5 +88,5 @@ def build_service(settings: ServerSettings, reactor: Any) -> Service:
         store.ping()
         return None
 
-    readiness: list[ReadinessProbe] = [("database", database_ready)]
+    readiness: list[ReadinessProbe] = [("database", database_ready), *ops.readiness]
     return Service(settings, store, pipeline, readiness, parts)

@@ -13,6 +13,8 @@ from twisted.web import server
 
 from soap_service.frontdoor.http_checks import check_soap_post
 from soap_service.frontdoor.http_layer import cap_connections, install_front_door
+from soap_service.ops.service_page import service_page_route
+from soap_service.ops.wiring import start_ops
 from soap_service.settings import ServerSettings
 from soap_service.web.assembly import Service, build_service
 from soap_service.web.exchange import TransportInfo
@@ -73,6 +75,7 @@ def build_site(service: Service, reactor: Any) -> tuple[server.Site, HighwayReso
     routes = {
         "/healthz": healthz_route,
         "/readyz": readyz_route(service.readiness),
+        "/": service_page_route(service),  # ops/service_page.py: docs, samples, live board
     }
     resource = HighwayResource(
         service.pipeline,
@@ -113,6 +116,7 @@ def serve(settings: ServerSettings) -> int:
     service = build_service(settings, reactor)
     site, resource = build_site(service, reactor)
     port = listen(site, settings, reactor)
+    start_ops(service, resource, reactor)  # metrics listener, Redis readiness checks
     # With --port 0 the advertised endpoint needs the port actually bound.
     endpoint = settings.endpoint_url(port.getHost().port)
     resource.add_get_route(SOAP_PATH, contract_route(endpoint))

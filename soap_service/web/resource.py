@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from http import HTTPStatus
 from collections.abc import Callable
 from typing import Any
 
@@ -100,7 +101,7 @@ class HighwayResource(resource.Resource):
 
     def _write(self, request: server.Request, reply: Reply) -> bytes:
         """Set status and headers; return the body for the caller to send."""
-        request.setResponseCode(reply.status)
+        request.setResponseCode(reply.status, _reason_phrase(reply.status))
         request.setHeader(b"Content-Type", reply.content_type.encode("ascii"))
         for name, value in reply.headers:
             request.responseHeaders.addRawHeader(name.encode("latin-1"), value.encode("latin-1"))
@@ -127,6 +128,14 @@ def _method_not_allowed(allow: str) -> ServiceFault:
         http_status=405,
         headers=[("Allow", allow)],
     )
+
+
+def _reason_phrase(status: int) -> bytes:
+    """The standard reason phrase (Twisted says "Unknown Status" for 429)."""
+    try:
+        return HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        return b"Status"
 
 
 def _query_names(uri: bytes) -> frozenset[str]:

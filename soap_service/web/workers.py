@@ -51,7 +51,9 @@ def adopt_inherited_port(site: Any, settings: ServerSettings, reactor: Any) -> A
     if fd is None:
         return None
     family = socket.socket(fileno=os.dup(fd)).family  # the dup is closed by the socket object
-    factory = site
+    from soap_service.frontdoor.http_layer import cap_connections
+
+    factory: Any = cap_connections(site, settings.frontdoor)  # caps count per worker process
     if settings.uses_tls:
         from twisted.protocols.tls import TLSMemoryBIOFactory
 
@@ -59,7 +61,7 @@ def adopt_inherited_port(site: Any, settings: ServerSettings, reactor: Any) -> A
 
         # CertificateOptions provides the OpenSSL context interface (zope, invisible to mypy).
         options: Any = server_tls_options(settings.tls)
-        factory = TLSMemoryBIOFactory(options, False, site)
+        factory = TLSMemoryBIOFactory(options, False, factory)
     port = reactor.adoptStreamPort(fd, family, factory)
     os.close(fd)  # the reactor holds its own duplicate
     return port

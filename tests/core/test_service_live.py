@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import signal
 import sqlite3
 
@@ -198,9 +199,12 @@ def test_health_and_readiness(open_server: RunningServer) -> None:
 def test_access_log_has_one_line_per_request_without_envelopes(open_server: RunningServer) -> None:
     request(open_server.url, envelope(travel_times_body("9999")))
     log = open_server.log_text()
-    lines = [line for line in log.splitlines() if "op=GetTravelTimes" in line]
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    lines = [r for r in records if r.get("operation") == "GetTravelTimes"]
     assert len(lines) == 1
-    assert "outcome=Client.UnknownHighway" in lines[0] and "duration_ms=" in lines[0]
+    assert lines[0]["outcome"] == "client_fault"
+    assert lines[0]["fault_code"] == "soap:Client.UnknownHighway"
+    assert lines[0]["duration_ms"] >= 0
     assert "Envelope" not in log
 
 

@@ -62,7 +62,7 @@ BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
                   + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i > 1 else "")) * 10}">'
                             for i in range(1, 10))
                   + "]>" + envelope("<ht:ListHighways>&lol9;</ht:ListHighways>", prolog=""))
-MU = f'soap:mustUnderstand="1"'
+MU = 'soap:mustUnderstand="1"'
 
 CASES: list[Case] = [
     # --- size --------------------------------------------------------------------------

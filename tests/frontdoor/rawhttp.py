@@ -91,7 +91,7 @@ def read_response(sock: socket.socket) -> Response | None:
         if len(rest) > length:
             _LEFTOVER[sock] = rest[length:]
         return Response(status, headers, rest[:length], head)
-    except (ConnectionResetError, TimeoutError, socket.timeout):
+    except (ConnectionResetError, TimeoutError):
         return None
 
 

@@ -4,7 +4,6 @@ idle timeout, connection caps, and refusals that carry SOAP faults."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 from tests.frontdoor import rawhttp
@@ -49,6 +48,21 @@ def test_chunked_body_is_refused_once_the_running_total_passes_the_cap(harness):
     assert answer.faultcode == "soap:Client.RequestTooLarge"
     under = rawhttp.request(site.port, [head + chunked([b"x" * 500, b"y" * 400])])
     assert under is not None and json.loads(under.body)["length"] == 900
+
+
+def test_a_client_that_sends_everything_before_reading_still_gets_the_413(harness):
+    # The refused body is drained (read and dropped), so the peer never meets a reset.
+    site = harness(max_body_bytes=CAP)
+    head = (b"POST /soap HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    for request in (post("/soap", b"x" * 3_000_000), head + chunked([b"y" * 500_000] * 4)):
+        for _ in range(5):
+            sock = connect(site.port)
+            assert send_all(sock, [request]), "the server reset the connection mid-body"
+            answer = read_response(sock)
+            sock.close()
+            assert answer is not None and answer.status == 413
+    _ok(site.port)
 
 
 def test_expect_continue_is_not_sent_for_a_refused_body(harness):
@@ -184,7 +198,7 @@ def test_refused_connection_is_closed_by_the_server(harness):
     while True:
         try:
             chunk = extra.recv(4096)
-        except socket.timeout:
+        except TimeoutError:
             raise AssertionError("the refused connection was left open") from None
         if not chunk:
             break

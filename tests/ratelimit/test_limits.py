@@ -175,3 +175,14 @@ def test_client_key() -> None:
     assert client_key("192.0.2.1") == "192.0.2.1"
     assert client_key("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64"
     assert client_key("not-an-ip") == "not-an-ip"
+
+
+def test_memory_storage_sweep_override_still_hooks_limits() -> None:
+    """SweepingMemoryStorage overrides a private limits hook; a limits upgrade that renames it
+    must fail here rather than silently bring back the per-request full scan."""
+    from limits.aio.storage import MemoryStorage
+
+    from soap_service.ratelimit.counters import SweepingMemoryStorage
+
+    assert hasattr(MemoryStorage, "_MemoryStorage__schedule_expiry")
+    assert "_MemoryStorage__schedule_expiry" in vars(SweepingMemoryStorage)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import ipaddress
 from pathlib import Path
 
 from cryptography import x509
@@ -111,7 +112,11 @@ class TestCA(Issued):
             )
         )
         if server_name:
+            try:
+                general: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(server_name))
+            except ValueError:
+                general = x509.DNSName(server_name)
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(server_name)]), critical=False
+                x509.SubjectAlternativeName([general]), critical=False
             )
         return Issued(builder.sign(self.key, hashes.SHA256()), key)

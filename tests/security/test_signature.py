@@ -166,7 +166,8 @@ def test_two_bodies(harness: Harness, pki: Pki) -> None:
 
 
 @pytest.mark.parametrize(
-    "uri", ["file:///etc/hostname", "http://127.0.0.1:9/x", "", "#xpointer(/)", "#xpointer(id('a'))"]
+    "uri",
+    ["file:///etc/hostname", "http://127.0.0.1:9/x", "", "#xpointer(/)", "#xpointer(id('a'))"],
 )
 def test_non_local_references_never_reach_libxmlsec(
     harness: Harness, pki: Pki, tmp_path: Path, uri: str
@@ -188,7 +189,9 @@ def test_non_local_references_never_reach_libxmlsec(
 
 def test_sha1_refused_unless_legacy(make_harness: object, pki: Pki) -> None:
     def sha1() -> etree._Element:
-        return sign(bare(), pki.acme, sign_method=xc.TransformRsaSha1, digest_method=xc.TransformSha1)
+        return sign(
+            bare(), pki.acme, sign_method=xc.TransformRsaSha1, digest_method=xc.TransformSha1
+        )
 
     make_harness().refuse(sha1(), faults.WSSE_UNSUPPORTED_ALGORITHM)  # type: ignore[operator]
     legacy = make_harness(allow_sha1_signatures=True)  # type: ignore[operator]

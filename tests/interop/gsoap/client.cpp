@@ -2,7 +2,7 @@
 //
 // Usage: client URL none|text|digest [USER PASSWORD]
 //
-// It calls ListHighways and GetTravelTimes, then provokes a schema fault (highway ASDFGHJ) and
+// It calls ListHighways, GetTravelTimes and ReportObservations, then provokes a schema fault (highway ASDFGHJ) and
 // an unknown-highway fault (9999), printing one "key=value" line per call for the pytest test
 // to assert. Authentication uses gSOAP's own WS-Security plugin (plugin/wsseapi.h), the way a
 // gSOAP user would: a UsernameToken with PasswordText, or PasswordDigest with Nonce and Created.
@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 namespace {
@@ -109,6 +110,30 @@ bool travel_times(HighwayTrafficSoapBindingProxy &proxy, const Options &options,
   return true;
 }
 
+bool report_observation(HighwayTrafficSoapBindingProxy &proxy, const Options &options) {
+  _ht__ReportObservations request;
+  _ht__ReportObservationsResponse response;
+  ht__Observation observation;
+  // A sensor id unique to this run, so a repeated run still reports accepted=1.
+  observation.sensorId = "gsoap-" + std::to_string(std::time(nullptr)) + "-" +
+                         std::to_string(soap_random);
+  observation.segmentId = "217-NB-03";
+  observation.observedAt = std::time(nullptr);  // serialized as UTC with a Z
+  observation.speedKph = 42.5;                  // written "%.2lf", the schema's fractionDigits
+  request.observation.push_back(&observation);
+  if (!add_security(proxy, options)) {
+    return false;
+  }
+  if (proxy.ReportObservations(&request, response) != SOAP_OK) {
+    print_fault("ReportObservations", proxy);
+    return true;
+  }
+  std::printf("ok call=ReportObservations accepted=%lld duplicates=%lld\n",
+              static_cast<long long>(response.accepted),
+              static_cast<long long>(response.duplicates));
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -144,7 +169,8 @@ int main(int argc, char **argv) {
   }
 
   bool ok = list_highways(proxy, options) && travel_times(proxy, options, "192") &&
-            travel_times(proxy, options, "ASDFGHJ") && travel_times(proxy, options, "9999");
+            report_observation(proxy, options) && travel_times(proxy, options, "ASDFGHJ") &&
+            travel_times(proxy, options, "9999");
   proxy.destroy();
   return ok ? 0 : 1;
 }

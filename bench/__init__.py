@@ -1,0 +1,1 @@
+"""The highway-traffic benchmark (issue #7): `python -m bench.run`."""

@@ -1,0 +1,121 @@
+"""Medians, side-by-side ratios, the targets of issue #7, and the markdown table."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+from bench.rounds import Run
+
+VARIANTS = ("A", "B", "C", "D", "E")
+
+
+def summarise(runs: Sequence[Run]) -> dict[str, dict[int, dict[str, Any]]]:
+    """Per variant and connection count: medians over rounds, peak memory, all-correct."""
+    summary: dict[str, dict[int, dict[str, Any]]] = {}
+    for run in runs:
+        summary.setdefault(run.variant, {}).setdefault(run.connections, {"runs": []})
+        summary[run.variant][run.connections]["runs"].append(run)
+    for per_conn in summary.values():
+        for cell in per_conn.values():
+            cell_runs: list[Run] = cell.pop("runs")
+            cell.update(
+                rounds=len(cell_runs),
+                rps=statistics.median(r.rps for r in cell_runs),
+                p50_ms=statistics.median(r.p50_ms for r in cell_runs),
+                p99_ms=statistics.median(r.p99_ms for r in cell_runs),
+                cpu_us_per_request=statistics.median(r.cpu_us_per_request for r in cell_runs),
+                worker_rss_mb=max(r.worker_rss_mb for r in cell_runs),
+                requests=sum(r.requests for r in cell_runs),
+                correct=all(r.correct for r in cell_runs),
+                bad=sum(r.bad for r in cell_runs),
+                throttled=sum(r.throttled for r in cell_runs),
+            )
+    return summary
+
+
+def ratio(runs: Sequence[Run], top: str, bottom: str, connections: int) -> float | None:
+    """Median over rounds of rps(top)/rps(bottom), each pair measured in the same round."""
+    by_round: dict[int, dict[str, float]] = {}
+    for run in runs:
+        if run.connections == connections:
+            by_round.setdefault(run.round, {})[run.variant] = run.rps
+    values = [r[top] / r[bottom] for r in by_round.values()
+              if top in r and bottom in r and r[bottom] > 0]
+    return statistics.median(values) if values else None
+
+
+def targets(runs: Sequence[Run], summary: dict[str, Any], client: dict[str, Any] | None,
+            cores: int) -> list[dict[str, Any]]:
+    """Issue #7's targets, each with its measured value and pass / FAIL / n/a."""
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, limit: float, *, above: bool,
+            unit: str = "", na: str | None = None) -> None:
+        if na is not None or value is None:
+            rows.append({"target": name, "value": None, "verdict": "n/a",
+                         "note": na or "not measured"})
+            return
+        ok = value >= limit if above else value < limit
+        rows.append({"target": name, "value": round(value, 3), "unit": unit,
+                     "verdict": "pass" if ok else "FAIL"})
+
+    add("C >= 2.0 x B (req/s, 16 conns)", ratio(runs, "C", "B", 16), 2.0, above=True, unit="x")
+    add("C >= 0.35 x A (req/s, 16 conns)", ratio(runs, "C", "A", 16), 0.35, above=True, unit="x")
+    add("D >= 0.85 x C (req/s, 16 conns)", ratio(runs, "D", "C", 16), 0.85, above=True, unit="x")
+    e_na = None if cores >= 3 else (
+        f"{cores} cores: 2 workers + the load generator need >= 3 (E shares one core here)")
+    add("E >= 1.6 x C (req/s, 16 conns)", ratio(runs, "E", "C", 16), 1.6, above=True,
+        unit="x", na=e_na)
+    c16 = summary.get("C", {}).get(16)
+    add("C p99 at 16 conns < 25 ms", c16["p99_ms"] if c16 else None, 25.0, above=False,
+        unit="ms")
+    rss = [cell["worker_rss_mb"] for key in ("C", "D", "E") for cell in summary.get(key, {}).values()]
+    add("worker RSS under load < 150 MB", max(rss) if rss else None, 150.0, above=False,
+        unit="MB")
+    if client:
+        add("client call <= 1.5 x raw POST", client.get("call_ratio"), 1.5 + 1e-9, above=False,
+            unit="x")
+        add("client construction < 50 ms", client.get("construction_ms"), 50.0, above=False,
+            unit="ms")
+    return rows
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def markdown(summary: dict[str, Any], runs: Sequence[Run], connections: Sequence[int],
+             unavailable: dict[str, str], labels: dict[str, str]) -> str:
+    """The results table: medians per variant, ratios to C measured side by side."""
+    lines = ["| variant | conns | req/s | vs C | p50 ms | p99 ms | server CPU µs/req "
+             "| worker RSS MB | correct |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for key in VARIANTS:
+        if key in unavailable:
+            lines.append(f"| {key}: {labels[key]} | - | not available: {unavailable[key]} "
+                         "| | | | | | |")
+            continue
+        for conns in connections:
+            cell = summary.get(key, {}).get(conns)
+            if cell is None:
+                continue
+            vs_c = ratio(runs, key, "C", conns) if "C" in summary else None
+            lines.append(
+                f"| {key}: {labels[key]} | {conns} | {_num(cell['rps'])} | "
+                f"{_num(vs_c, 2)}{'x' if vs_c is not None else ''} | {_num(cell['p50_ms'], 2)} | "
+                f"{_num(cell['p99_ms'], 2)} | {_num(cell['cpu_us_per_request'])} | "
+                f"{_num(cell['worker_rss_mb'])} | "
+                f"{'yes' if cell['correct'] else 'NO'} ({cell['requests']:,} checked) |")
+    return "\n".join(lines)
+
+
+def targets_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """The targets as a small markdown table."""
+    lines = ["| target | measured | verdict |", "|---|---:|---|"]
+    for row in rows:
+        value = "-" if row["value"] is None else f"{row['value']}{row.get('unit', '')}"
+        verdict = row["verdict"] + (f" ({row['note']})" if row.get("note") else "")
+        lines.append(f"| {row['target']} | {value} | {verdict} |")
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""`python -m bench.run`: the whole benchmark in one go (servers A-E, interleaved rounds, the
+client part), written to bench/results/ as JSON and PNG, with a markdown table on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import chart, client_cost, loadgen, report, rounds, variants
+from bench.servers import Server
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    """Cores, CPU model and date: the table means nothing without them."""
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count() or 1, "cpu_model": model, "python": platform.python_version(),
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "load_average_at_start": os.getloadavg()}
+
+
+def placement(cores: int) -> tuple[str, str, str]:
+    """(server cores, server cores for --workers 2, load generator cores)."""
+    if cores < 2:
+        return "0", "0", "0"
+    loadgen_core = str(cores - 1)
+    wide = "0-1" if cores >= 3 else "0"
+    return "0", wide, loadgen_core
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options; the defaults are the full benchmark."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per server")
+    parser.add_argument("--connections", default="1,16", help="connection counts (default 1,16)")
+    parser.add_argument("--variants", default="ABCDE", help="which variants (default ABCDE)")
+    parser.add_argument("--client-calls", type=int, default=300, help="calls per client path")
+    parser.add_argument("--no-client", action="store_true", help="skip the client part")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny run for the test suite: 1 round of 1 s, few client calls")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.rounds, args.duration, args.warmup, args.client_calls = 1, 1.0, 1.0, 50
+    return args
+
+
+def start_servers(keys: str, ctx: variants.Context) -> tuple[dict[str, Server], dict[str, str]]:
+    """Start every requested variant; B first, since A serves a real answer captured from B."""
+    running: dict[str, Server] = {}
+    unavailable: dict[str, str] = {}
+    canned = ctx.workdir / "canned-response.xml"
+    for key in sorted(set(keys) | ({"B"} if "A" in keys else set()), key="BACDE".index):
+        try:
+            if key == "A":
+                if "B" not in running:
+                    raise variants.NotAvailable("needs B to capture a real answer")
+                status, body = variants.post(running["B"].url, variants.workload.plain_request())
+                if status != 200:
+                    raise variants.NotAvailable(f"B answered {status} when capturing")
+                canned.write_bytes(body)
+            running[key] = variants.start(key, ctx, canned=canned)
+        except (variants.NotAvailable, RuntimeError) as exc:
+            unavailable[key] = str(exc).splitlines()[0][:200]
+    ordered = {key: running[key] for key in report.VARIANTS if key in running and key in keys}
+    for key in set(running) - set(ordered):
+        running[key].stop()
+    return ordered, unavailable
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 1 if any answer was wrong, 2 if wrk is missing."""
+    args = parse_args(argv)
+    if not loadgen.available():
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    info = machine()
+    server_cpus, wide_cpus, loadgen_cpus = placement(info["nproc"])
+    connections = [int(c) for c in args.connections.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="highway-bench-") as tmp:
+        ctx = variants.Context(Path(tmp), server_cpus, wide_cpus)
+        running, unavailable = start_servers(args.variants.upper(), ctx)
+        try:
+            measurer = rounds.Measurer(ctx.workdir, duration=args.duration,
+                                       loadgen_cpus=loadgen_cpus)
+            runs = rounds.interleave(
+                measurer, running, {k: variants.SECURED[k] for k in running},
+                rounds=args.rounds, connections=connections, warmup=args.warmup,
+                progress=lambda r: print(f"  round {r.round} {r.variant} c={r.connections}: "
+                                         f"{r.rps:,.0f} req/s p99 {r.p99_ms:.1f} ms"
+                                         f"{'' if r.correct else '  WRONG ANSWERS'}",
+                                         file=sys.stderr, flush=True))
+            client = None
+            if not args.no_client and "C" in running:
+                client = client_cost.measure(running["C"].url, calls=args.client_calls,
+                                             cpus=loadgen_cpus)
+            elif not args.no_client:
+                unavailable.setdefault("client", "needs C (a secured server of ours)")
+        finally:
+            for server in running.values():
+                server.stop()
+            variants.stop_redis(ctx)
+    summary = report.summarise(runs)
+    verdicts = report.targets(runs, summary, client, info["nproc"])
+    all_correct = all(run.correct for run in runs) and bool(runs)
+    result = {
+        "machine": info, "placement": {"server": server_cpus, "server_workers": wide_cpus,
+                                       "load_generator": loadgen_cpus},
+        "settings": {"rounds": args.rounds, "duration_s": args.duration,
+                     "connections": connections, "load_generator": "wrk (bench/requests.lua)"},
+        "labels": variants.LABELS, "unavailable": unavailable,
+        "summary": {k: {str(c): v for c, v in cells.items()} for k, cells in summary.items()},
+        "ratios_16": {f"{a}/{b}": report.ratio(runs, a, b, 16)
+                      for a, b in (("C", "B"), ("C", "A"), ("D", "C"), ("E", "C"))},
+        "targets": verdicts, "client": client, "all_correct": all_correct,
+        "runs": [dataclasses.asdict(run) for run in runs],
+    }
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    json_path = args.out / f"bench-{stamp}.json"
+    json_path.write_text(json.dumps(result, indent=2))
+    (args.out / "latest.json").write_text(json.dumps(result, indent=2))
+    title = (f"highway-traffic bench {info['date']}: {info['nproc']} cores, {info['cpu_model']}; "
+             f"server on core {server_cpus}, wrk on core {loadgen_cpus}")
+    png = args.out / "latest.png"
+    drawn = chart.draw(summary, connections, png, title)
+    print(f"\n### Benchmark ({info['date']}; nproc={info['nproc']}; {info['cpu_model']}; "
+          f"{args.rounds} rounds x {args.duration:g} s; server taskset -c {server_cpus}, "
+          f"wrk taskset -c {loadgen_cpus})\n")
+    print(report.markdown(summary, runs, connections, unavailable, variants.LABELS))
+    if client:
+        print("\n" + client_cost.markdown(client))
+    print(f"\nTargets (machine has {info['nproc']} cores):\n")
+    print(report.targets_markdown(verdicts))
+    print(f"\nresults: {json_path}  chart: {png if drawn else 'not drawn (pip install .[bench])'}")
+    if not all_correct:
+        print("\nWRONG ANSWERS: see first_bad in the JSON runs", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

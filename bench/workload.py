@@ -1,0 +1,92 @@
+"""What the benchmark sends: the seeded database, plain and UsernameToken-digest requests."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import os
+from pathlib import Path
+
+HIGHWAY = "217"
+DIRECTION = "NB"
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+TNS = "urn:highway-traffic:v1"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+_UT = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+DIGEST_TYPE = _UT + "#PasswordDigest"
+BASE64 = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+)
+USERNAME = "bench-reader"
+PASSWORD = "bench-reader-password-1"  # a throwaway account in the benchmark's own database
+# What every correct answer contains (checked per response by the load generator).
+EXPECTED_MARKERS = ("GetTravelTimesResponse", f">{HIGHWAY}</", f">{DIRECTION}</")
+
+_BODY = (
+    f"<s:Body><t:GetTravelTimes><t:highway>{HIGHWAY}</t:highway>"
+    f"<t:direction>{DIRECTION}</t:direction></t:GetTravelTimes></s:Body>"
+)
+_OPEN = f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{SOAP11}" xmlns:t="{TNS}">'
+
+
+def plain_request() -> bytes:
+    """GetTravelTimes(217, NB) without a security header (baselines A and B)."""
+    return (_OPEN + _BODY + "</s:Envelope>").encode()
+
+
+def _xsd_now() -> str:
+    now = dt.datetime.now(dt.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def digest_request(username: str = USERNAME, password: str = PASSWORD) -> bytes:
+    """GetTravelTimes with a UsernameToken PasswordDigest: fresh nonce, Created = now."""
+    nonce = os.urandom(16)
+    created = _xsd_now()
+    digest = base64.b64encode(
+        hashlib.sha1(nonce + created.encode() + password.encode()).digest()
+    ).decode()
+    header = (
+        f'<s:Header><wsse:Security xmlns:wsse="{WSSE}" xmlns:wsu="{WSU}" s:mustUnderstand="1">'
+        f"<wsse:UsernameToken><wsse:Username>{username}</wsse:Username>"
+        f'<wsse:Password Type="{DIGEST_TYPE}">{digest}</wsse:Password>'
+        f'<wsse:Nonce EncodingType="{BASE64}">{base64.b64encode(nonce).decode()}</wsse:Nonce>'
+        f"<wsu:Created>{created}</wsu:Created></wsse:UsernameToken></wsse:Security></s:Header>"
+    )
+    return (_OPEN + header + _BODY + "</s:Envelope>").encode()
+
+
+def write_requests(path: Path, count: int, *, secured: bool) -> Path:
+    """One request per line (they contain no newline) for the wrk script to cycle through."""
+    with open(path, "wb") as out:
+        if secured:
+            out.writelines(digest_request() + b"\n" for _ in range(count))
+        else:
+            out.write(plain_request() + b"\n")
+    return path
+
+
+def seed_database(path: Path) -> None:
+    """Create the database with the sample network and a recent observation on every segment,
+    so answers carry live speeds rather than all-stale free-flow values."""
+    from soap_service.domain import Observation
+    from soap_service.store import database, sample_network
+    from soap_service.store.traffic_store import TrafficStore
+
+    conn = database.connect(str(path))
+    try:
+        sample_network.load_if_empty(conn)
+        store = TrafficStore(conn)
+        now = store.now().replace(microsecond=0)
+        segment_ids = [
+            seg.id for hw in store.highways() for segs in hw.segments.values() for seg in segs
+        ]
+        batch = [
+            Observation(f"bench-{seg}", seg, now - dt.timedelta(seconds=30), 40.0 + i % 50)
+            for i, seg in enumerate(segment_ids)
+        ]
+        store.report(batch)
+    finally:
+        conn.close()

@@ -1,0 +1,118 @@
+"""Reading an observations CSV completely, with every malformed row reported by line number."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import math
+import re
+from collections.abc import Collection
+from typing import TextIO
+
+from client.models import Observation
+
+HEADER = ("sensor_id", "segment_id", "observed_at", "speed_kph")
+# The contract's patterns (ht:SensorId, ht:SegmentId), so the service never refuses a batch
+# for a row we could have caught before sending anything.
+_SENSOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}")
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,31}")
+MAX_AGE = dt.timedelta(days=7)
+MAX_FUTURE = dt.timedelta(minutes=5)
+MAX_REPORTED_ERRORS = 20
+
+
+class MalformedFile(ValueError):
+    """The file has malformed rows; nothing was sent. `problems` are 'line N: ...' strings."""
+
+    def __init__(self, problems: list[str], total: int) -> None:
+        more = f"\n... and {total - len(problems)} more" if total > len(problems) else ""
+        super().__init__(f"{total} malformed row(s), nothing was sent:\n  "
+                         + "\n  ".join(problems) + more)
+        self.problems = problems
+        self.total = total
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One observation and the CSV line it came from (for messages)."""
+
+    line: int
+    observation: Observation
+
+
+def _parse_time(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"observed_at {text!r} needs a time zone (e.g. Z)")
+    return moment.astimezone(dt.UTC)
+
+
+def _parse_row(raw: dict[str, str | None]) -> Observation:
+    values = {key: (raw.get(key) or "").strip() for key in HEADER}
+    missing = [key for key in HEADER if not values[key]]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    if not _SENSOR.fullmatch(values["sensor_id"]):
+        raise ValueError(f"sensor_id {values['sensor_id'][:70]!r} is not a valid sensor id")
+    if not _SEGMENT.fullmatch(values["segment_id"]):
+        raise ValueError(f"segment_id {values['segment_id'][:40]!r} is not a valid segment id")
+    try:
+        speed = float(values["speed_kph"])
+    except ValueError:
+        raise ValueError(f"speed_kph {values['speed_kph'][:20]!r} is not a number") from None
+    if not math.isfinite(speed) or not 0 <= speed <= 300:
+        raise ValueError(f"speed_kph {speed:g} is outside 0..300")
+    return Observation(values["sensor_id"], values["segment_id"],
+                       _parse_time(values["observed_at"]), speed)
+
+
+def read_rows(handle: TextIO) -> list[Row]:
+    """Every row of the file, or MalformedFile listing the bad lines (up to 20 of them)."""
+    reader = csv.DictReader(handle)
+    if reader.fieldnames is None or not set(HEADER) <= {f.strip() for f in reader.fieldnames}:
+        raise MalformedFile([f"line 1: header must contain {','.join(HEADER)}"], 1)
+    reader.fieldnames = [f.strip() for f in reader.fieldnames]
+    rows: list[Row] = []
+    problems: list[str] = []
+    total_bad = 0
+    for raw in reader:
+        try:
+            if None in raw:
+                raise ValueError("more fields than the header has")
+            rows.append(Row(reader.line_num, _parse_row(raw)))
+        except ValueError as exc:
+            total_bad += 1
+            if len(problems) < MAX_REPORTED_ERRORS:
+                problems.append(f"line {reader.line_num}: {exc}")
+    if total_bad:
+        raise MalformedFile(problems, total_bad)
+    return rows
+
+
+def check_rows(rows: list[Row], known_segments: Collection[str], now: dt.datetime) -> None:
+    """Refuse rows the service would refuse (unknown segment, too old, in the future)."""
+    problems: list[str] = []
+    total_bad = 0
+    for row in rows:
+        obs = row.observation
+        problem = None
+        if known_segments and obs.segment_id not in known_segments:
+            problem = f"unknown segment {obs.segment_id!r}"
+        elif obs.observed_at < now - MAX_AGE:
+            problem = "observed_at is older than 7 days (try --shift-to-now)"
+        elif obs.observed_at > now + MAX_FUTURE:
+            problem = "observed_at is more than 5 minutes in the future"
+        if problem is not None:
+            total_bad += 1
+            if len(problems) < MAX_REPORTED_ERRORS:
+                problems.append(f"line {row.line}: {problem}")
+    if total_bad:
+        raise MalformedFile(problems, total_bad)
+
+
+def shifted(rows: list[Row], seconds: float) -> list[Row]:
+    """Rows with observed_at moved by `seconds` (spacing between rows is kept)."""
+    delta = dt.timedelta(seconds=seconds)
+    return [dataclasses.replace(r, observation=dataclasses.replace(
+        r.observation, observed_at=r.observation.observed_at + delta)) for r in rows]

@@ -1,0 +1,64 @@
+"""highway-client's security options: WS-Security credentials and mutual TLS files.
+
+The password is read from the HIGHWAY_PASSWORD environment variable or, with
+--password-stdin, from the first line of standard input; never from argv, where other users
+of the machine could read it in the process list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any, TextIO
+
+PASSWORD_ENV = "HIGHWAY_PASSWORD"
+
+
+def add_security_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --username/--digest/--password-stdin, --cert/--key and the mTLS options."""
+    group = parser.add_argument_group("security")
+    group.add_argument(
+        "--username", default=os.environ.get("HIGHWAY_USERNAME"),
+        help=f"WS-Security UsernameToken user (env HIGHWAY_USERNAME); password from "
+        f"${PASSWORD_ENV} or --password-stdin",
+    )
+    group.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin's first line"
+    )
+    group.add_argument("--digest", action="store_true", help="send PasswordDigest, not text")
+    group.add_argument("--cert", help="PEM certificate for signing requests (X.509 token)")
+    group.add_argument("--key", help="PEM private key of --cert")
+    group.add_argument("--tls-client-cert", help="PEM client certificate for mutual TLS")
+    group.add_argument("--tls-client-key", help="PEM private key of --tls-client-cert")
+    group.add_argument("--ca", help="PEM CA bundle to verify the server's certificate")
+
+
+def security_kwargs(args: argparse.Namespace, stdin: TextIO) -> dict[str, Any]:
+    """HighwayClient keyword arguments from the parsed options; ValueError on misuse."""
+    password: str | None = None
+    if args.username:
+        if args.password_stdin:
+            if getattr(args, "file", None) == "-":
+                raise ValueError("--password-stdin cannot be combined with reading data from '-'")
+            password = stdin.readline().rstrip("\r\n")
+        else:
+            password = os.environ.get(PASSWORD_ENV)
+        if not password:
+            raise ValueError(f"--username needs a password: set {PASSWORD_ENV} or "
+                             "use --password-stdin")
+    elif args.digest or args.password_stdin:
+        raise ValueError("--digest and --password-stdin need --username")
+    if (args.cert is None) != (args.key is None):
+        raise ValueError("--cert and --key go together")
+    if (args.tls_client_cert is None) != (args.tls_client_key is None):
+        raise ValueError("--tls-client-cert and --tls-client-key go together")
+    return {
+        "username": args.username or None,
+        "password": password,
+        "digest": bool(args.digest),
+        "cert": args.cert,
+        "key": args.key,
+        "tls_client_cert": args.tls_client_cert,
+        "tls_client_key": args.tls_client_key,
+        "ca": args.ca,
+    }

@@ -1,0 +1,49 @@
+"""`--watch SECONDS`: redraw a view until interrupted, surviving a service that comes and goes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from client import errors
+
+CLEAR = "\033[H\033[2J"
+
+
+def watch(
+    render: Callable[[], str],
+    seconds: float,
+    out: TextIO,
+    *,
+    iterations: int | None = None,
+    decorate: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Print `render()` every `seconds` (clearing a terminal first); Ctrl-C ends with 0.
+    Without `decorate` (JSON lines for scripts): no clearing, no footer.
+
+    A failed refresh (service unreachable, a fault) is shown and retried at the next tick,
+    so a watch keeps running through a restart of the service."""
+    terminal = decorate and bool(getattr(out, "isatty", lambda: False)())
+    done = 0
+    try:
+        while iterations is None or done < iterations:
+            try:
+                text = render()
+            except (errors.TransportError, errors.ServiceFaultError,
+                    errors.ProtocolError) as exc:
+                text = f"(refresh failed: {exc}; retrying in {seconds:g} s)"
+            if decorate:
+                stamp = dt.datetime.now().strftime("%H:%M:%S")
+                text += f"\n\nrefreshed {stamp}, every {seconds:g} s; Ctrl-C to stop"
+                text = (CLEAR if terminal else ("\n" if done else "")) + text
+            out.write(text + "\n")
+            out.flush()
+            done += 1
+            if iterations is None or done < iterations:
+                sleep(seconds)
+    except KeyboardInterrupt:
+        out.write("\n")
+    return 0

@@ -1,0 +1,56 @@
+"""The access log: one line per SOAP request with what was decided, never what was sent."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from soap_service.faults import ServiceFault
+from soap_service.frontdoor.log_hygiene import redact
+from soap_service.ops.logs import ACCESS_ATTR
+from soap_service.web.exchange import Exchange, Reply
+from soap_service.web.pipeline import ExchangeObserver
+
+log = logging.getLogger("highway.access")
+REASON_LIMIT = 200
+
+
+def outcome_of(fault: ServiceFault | None) -> str:
+    """`ok`, `client_fault` (the caller's request was refused) or `server_fault`."""
+    if fault is None:
+        return "ok"
+    return "server_fault" if fault.code.startswith("soap:Server") else "client_fault"
+
+
+class AccessLog(ExchangeObserver):
+    """Logs each finished exchange on `highway.access` (JSON or text, see ops/logs.py).
+
+    Fields: correlation_id, principal, auth, operation, outcome, fault_code, reason, status,
+    duration_ms, bytes_in, bytes_out, peer. Never the envelope, a header value or a credential:
+    only the server's own decisions, and the fault reason (which stages keep secret-free) passed
+    through the redaction filter once more.
+    """
+
+    def completed(self, exchange: Exchange, reply: Reply, fault: ServiceFault | None) -> None:
+        """See ExchangeObserver.completed."""
+        if not log.isEnabledFor(logging.INFO):
+            return  # skip building the fields when the line would be dropped
+        principal = exchange.principal
+        reason = None
+        if fault is not None and fault.reason:
+            reason = redact(fault.reason[:REASON_LIMIT])
+        fields = {
+            "correlation_id": exchange.correlation_id,
+            "principal": principal.name if principal is not None else None,
+            "auth": exchange.notes.get("auth"),
+            "operation": exchange.operation,
+            "outcome": outcome_of(fault),
+            "fault_code": fault.code if fault is not None else None,
+            "reason": reason,
+            "status": reply.status,
+            "duration_ms": round((time.monotonic() - exchange.started) * 1000.0, 2),
+            "bytes_in": len(exchange.body),
+            "bytes_out": len(reply.body),
+            "peer": exchange.transport.peer_ip,
+        }
+        log.info("request", extra={ACCESS_ATTR: fields})

@@ -1,0 +1,61 @@
+"""The fault codes of soap_service/faults.py with the HTTP status and meaning, for people."""
+
+from __future__ import annotations
+
+from soap_service import faults
+
+# Status and meaning per code. Codes missing here still appear on the page (from faults.py),
+# with status 500 and no description, so a new code is never hidden.
+_DESCRIPTIONS: dict[str, tuple[int, str]] = {
+    faults.VERSION_MISMATCH: (500, "The envelope is not SOAP 1.1."),
+    faults.MUST_UNDERSTAND: (500, "A mustUnderstand header this service does not process."),
+    faults.CLIENT: (500, "The request was refused (generic)."),
+    faults.SERVER: (500, "The service failed; quote the correlation id to support."),
+    faults.CLIENT_XML_SYNTAX: (500, "The body is not well-formed XML."),
+    faults.CLIENT_SCHEMA: (500, "The Body does not match the contract's schema."),
+    faults.CLIENT_UNKNOWN_OPERATION: (500, "The Body holds no request this service offers."),
+    faults.CLIENT_UNKNOWN_HIGHWAY: (500, "A well-formed highway id that is not in the network."),
+    faults.CLIENT_UNKNOWN_DIRECTION: (500, "The highway does not run in that direction."),
+    faults.CLIENT_UNKNOWN_SEGMENT: (500, "A batch item names an unknown segment (nothing stored)."),
+    faults.CLIENT_VALUE_OUT_OF_RANGE: (500, "A value is outside what the service accepts."),
+    faults.CLIENT_NOT_AUTHORIZED: (500, "Authenticated, but the role may not call the operation."),
+    faults.CLIENT_NOT_FOUND: (404, "No such resource."),
+    faults.CLIENT_METHOD_NOT_ALLOWED: (405, "Wrong HTTP method for this path."),
+    faults.CLIENT_RATE_LIMITED: (429, "Too many requests; wait retryAfterSeconds."),
+    faults.SERVER_OVERLOADED: (503, "Too many requests in flight; wait retryAfterSeconds."),
+    faults.SERVER_UNAVAILABLE: (503, "A dependency is unavailable; retry later."),
+    faults.CLIENT_REQUEST_TOO_LARGE: (413, "The request body is larger than allowed."),
+    faults.CLIENT_REQUEST_TIMEOUT: (408, "The request was not received in time."),
+    faults.CLIENT_UNSUPPORTED_MEDIA_TYPE: (415, "Send text/xml; charset=utf-8."),
+    faults.CLIENT_TOO_MANY_CONNECTIONS: (503, "Too many connections from this address."),
+    faults.CLIENT_BAD_HTTP_REQUEST: (400, "Malformed HTTP framing."),
+    faults.CLIENT_UNSUPPORTED_ENCODING: (500, "Only UTF-8 (or its ASCII subset) is accepted."),
+    faults.CLIENT_DTD_NOT_ALLOWED: (500, "A DOCTYPE is not allowed."),
+    faults.CLIENT_PI_NOT_ALLOWED: (500, "Processing instructions are not allowed."),
+    faults.CLIENT_ENTITY_NOT_ALLOWED: (500, "Entity references are not allowed."),
+    faults.CLIENT_XML_LIMIT: (500, "The XML is too deep, too wide or too long."),
+    faults.CLIENT_INVALID_ENVELOPE: (500, "The envelope breaks SOAP 1.1 structure rules."),
+    faults.CLIENT_SOAPACTION_MISMATCH: (500, "SOAPAction does not match the Body's operation."),
+    faults.WSSE_UNSUPPORTED_SECURITY_TOKEN: (500, "A token type this service does not accept."),
+    faults.WSSE_UNSUPPORTED_ALGORITHM: (500, "A signature or digest algorithm not accepted."),
+    faults.WSSE_INVALID_SECURITY: (500, "The Security header is missing, malformed or replayed."),
+    faults.WSSE_INVALID_SECURITY_TOKEN: (500, "A malformed security token."),
+    faults.WSSE_FAILED_AUTHENTICATION: (500, "The credentials do not authenticate anyone."),
+    faults.WSSE_FAILED_CHECK: (500, "A signature or digest did not verify."),
+    faults.WSSE_SECURITY_TOKEN_UNAVAILABLE: (500, "A referenced token could not be found."),
+    faults.WSSE_MESSAGE_EXPIRED: (500, "Created/Expires outside the accepted time window."),
+}
+
+
+def fault_codes() -> list[str]:
+    """Every fault code constant defined in faults.py, sorted, without duplicates."""
+    codes = {
+        value for name, value in vars(faults).items()
+        if name.isupper() and isinstance(value, str) and value.startswith(("soap:", "wsse:"))
+    }
+    return sorted(codes, key=lambda code: (code.startswith("wsse:"), code))
+
+
+def fault_rows() -> list[tuple[str, int, str]]:
+    """(code, HTTP status, meaning) for every fault code."""
+    return [(code, *_DESCRIPTIONS.get(code, (500, ""))) for code in fault_codes()]

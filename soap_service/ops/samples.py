@@ -1,0 +1,85 @@
+"""Sample SOAP envelopes for the service page: requests with a WS-Security header, responses."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from soap_service import faults
+from soap_service.faults import ServiceFault
+
+SOAP = faults.SOAP11_ENV_NS
+TNS = faults.CONTRACT_NS
+_PASSWORD_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
+                    "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
+_BASE64 = ("http://docs.oasis-open.org/wss/2004/01/"
+           "oasis-200401-wss-soap-message-security-1.0#Base64Binary")
+
+# Placeholder values only: a real digest is Base64(SHA-1(nonce + created + password)).
+SECURITY_HEADER = (
+    f'<wsse:Security xmlns:wsse="{faults.WSSE_NS}" xmlns:wsu="{faults.WSU_NS}" '
+    f'soap:mustUnderstand="1">'
+    '<wsu:Timestamp wsu:Id="TS-1"><wsu:Created>2026-01-15T07:30:00Z</wsu:Created>'
+    '<wsu:Expires>2026-01-15T07:35:00Z</wsu:Expires></wsu:Timestamp>'
+    '<wsse:UsernameToken wsu:Id="UT-1"><wsse:Username>alice</wsse:Username>'
+    f'<wsse:Password Type="{_PASSWORD_DIGEST}">BASE64-DIGEST-OF-NONCE-CREATED-PASSWORD='
+    '</wsse:Password>'
+    f'<wsse:Nonce EncodingType="{_BASE64}">BASE64-RANDOM-16-BYTES==</wsse:Nonce>'
+    '<wsu:Created>2026-01-15T07:30:00Z</wsu:Created></wsse:UsernameToken></wsse:Security>'
+)
+
+_REQUESTS = {
+    "ListHighways": "<ht:ListHighways/>",
+    "GetTravelTimes": "<ht:GetTravelTimes><ht:highway>192</ht:highway>"
+                      "<ht:direction>EB</ht:direction></ht:GetTravelTimes>",
+    "ReportObservations": "<ht:ReportObservations><ht:observation><ht:sensorId>loop-17"
+                          "</ht:sensorId><ht:segmentId>192-EB-03</ht:segmentId><ht:observedAt>"
+                          "2026-01-15T07:29:30Z</ht:observedAt><ht:speedKph>42.5</ht:speedKph>"
+                          "</ht:observation></ht:ReportObservations>",
+}
+_SEGMENT = ("<ht:segment><ht:segmentId>192-EB-01</ht:segmentId><ht:fromName>Four Corners"
+            "</ht:fromName><ht:toName>Kissimmee</ht:toName><ht:lengthKm>2.5</ht:lengthKm>"
+            "<ht:speedKph>42.0</ht:speedKph><ht:currentMinutes>3.57</ht:currentMinutes>"
+            "<ht:freeFlowMinutes>1.88</ht:freeFlowMinutes><ht:congestion>MODERATE"
+            "</ht:congestion><ht:observedAt>2026-01-15T07:29:30Z</ht:observedAt>"
+            "<ht:stale>false</ht:stale></ht:segment>")
+_RESPONSES = {
+    "ListHighways": "<ht:ListHighwaysResponse><ht:highway><ht:id>192</ht:id><ht:name>US 192"
+                    "</ht:name><ht:direction>EB</ht:direction><ht:direction>WB</ht:direction>"
+                    "<ht:lengthKm>31.0</ht:lengthKm><ht:segmentCount>12</ht:segmentCount>"
+                    "</ht:highway></ht:ListHighwaysResponse>",
+    "GetTravelTimes": "<ht:GetTravelTimesResponse><ht:travelTime><ht:highway>192</ht:highway>"
+                      "<ht:direction>EB</ht:direction><ht:asOf>2026-01-15T07:30:00Z</ht:asOf>"
+                      "<ht:totalMinutes>24.1</ht:totalMinutes><ht:freeFlowMinutes>21.3"
+                      f"</ht:freeFlowMinutes>{_SEGMENT}</ht:travelTime>"
+                      "</ht:GetTravelTimesResponse>",
+    "ReportObservations": "<ht:ReportObservationsResponse><ht:accepted>1</ht:accepted>"
+                          "<ht:duplicates>0</ht:duplicates></ht:ReportObservationsResponse>",
+}
+
+
+def _pretty(xml: str | bytes) -> str:
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml, parser)
+    return etree.tostring(root, pretty_print=True, encoding="unicode")
+
+
+def _envelope(body: str, header: str = "") -> str:
+    head = f"<soap:Header>{header}</soap:Header>" if header else ""
+    return (f'<soap:Envelope xmlns:soap="{SOAP}" xmlns:ht="{TNS}">{head}'
+            f"<soap:Body>{body}</soap:Body></soap:Envelope>")
+
+
+def sample_request(operation: str) -> str:
+    """A request envelope for `operation` with a UsernameToken (PasswordDigest) header."""
+    return _pretty(_envelope(_REQUESTS.get(operation, f"<ht:{operation}/>"), SECURITY_HEADER))
+
+
+def sample_response(operation: str) -> str:
+    """A successful response envelope for `operation` (values are illustrative)."""
+    return _pretty(_envelope(_RESPONSES.get(operation, f"<ht:{operation}Response/>")))
+
+
+def sample_fault() -> str:
+    """A fault exactly as the service renders one."""
+    fault = ServiceFault(faults.CLIENT_UNKNOWN_HIGHWAY, "Unknown highway '999'.")
+    return _pretty(faults.render_fault(fault, "3f2a9c1d5e7b8a60"))

@@ -1,0 +1,100 @@
+"""Travel-time tables (colour on a terminal only), --json, --watch, and `simulate`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import sqlite3
+
+import pytest
+
+from client import HighwayClient
+from client.cli import main
+from client.models import DirectionTravelTime, SegmentTravelTime
+from client.render import COLOURS, format_travel_times, use_colour
+
+AT = dt.datetime(2026, 1, 15, 7, 30, tzinfo=dt.UTC)
+
+
+def _segment(seg_id: str, congestion: str, speed: float, stale: bool = False) -> SegmentTravelTime:
+    return SegmentTravelTime(seg_id, "A", "B", 2.0, speed, 2.0 / speed * 60, 1.5, congestion,
+                             None if stale else AT, stale)
+
+
+def _direction() -> DirectionTravelTime:
+    return DirectionTravelTime("192", "EB", AT, 9.5, 4.5, (
+        _segment("192-EB-01", "FREE", 80), _segment("192-EB-02", "HEAVY", 25),
+        _segment("192-EB-03", "FREE", 80, stale=True)))
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert use_colour(_Tty()) and not use_colour(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_colour(_Tty())
+
+
+def test_table_is_aligned_and_coloured_by_congestion() -> None:
+    plain = format_travel_times([_direction()])
+    assert "\033" not in plain
+    assert plain.splitlines()[0] == ("Highway 192 EB: 9.5 min (free flow 4.5 min, delay +5.0) "
+                                     "as of 2026-01-15 07:30:00Z")
+    rows = plain.splitlines()[3:]
+    assert [r.split()[-1] for r in rows] == ["FREE", "HEAVY", "data"]  # "no data" when stale
+    header = plain.splitlines()[1]
+    assert {header.index("STATUS"), rows[0].index("FREE"), rows[1].index("HEAVY"),
+            rows[2].index("no data")} == {header.index("STATUS")}  # columns line up
+    coloured = format_travel_times([_direction()], colour=True)
+    assert f"{COLOURS['HEAVY']}HEAVY" in coloured and f"{COLOURS['FREE']}FREE " in coloured
+    strip = coloured
+    for code in [*COLOURS.values(), "\033[0m", "\033[2m"]:
+        strip = strip.replace(code, "")
+    assert [line.rstrip() for line in strip.splitlines()] == plain.splitlines()
+
+
+def test_piped_output_is_plain_and_json_is_json(open_server, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["--url", open_server.url, "travel-times", "Highway 192", "--direction", "EB"]) == 0
+    out = capsys.readouterr().out
+    assert "\033" not in out and out.startswith("Highway 192 EB:")
+    assert main(["--url", open_server.url, "travel-times", "192", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [d["direction"] for d in data] == ["EB", "WB"]
+    assert data[0]["segments"][0]["segment_id"] == "192-EB-01"
+
+
+def test_watch_refreshes(open_server, capsys) -> None:  # type: ignore[no-untyped-def]
+    argv = ["--url", open_server.url, "travel-times", "217", "--direction", "NB",
+            "--watch", "0.05", "--iterations", "2"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("Highway 217 NB:") == 2 and out.count("refreshed ") == 2
+    assert "\033" not in out  # not a terminal: no screen clearing
+    assert main(["--json", *argv]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(json.loads(line)[0]["highway"] == "217" for line in lines)
+
+
+def test_simulate_feeds_changing_traffic(open_server, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["--url", open_server.url, "simulate", "--highway", "Highway 192",
+                 "--ticks", "4", "--interval", "0.01", "--seed", "7"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("tick ") == 4
+    assert "simulation done: 48 observations accepted on highway 192" in out
+    with sqlite3.connect(open_server.db_path) as db:
+        per_segment = db.execute("SELECT segment_id, COUNT(*) FROM observations "
+                                 "GROUP BY segment_id").fetchall()
+    assert len(per_segment) == 12 and {count for _, count in per_segment} == {4}
+    with HighwayClient(url=open_server.url) as client:
+        directions = client.travel_times("192")
+    segments = [s for d in directions for s in d.segments]
+    assert not any(s.stale for s in segments)
+    assert any(s.congestion in ("HEAVY", "STOPPED") for s in segments)  # the jam
+    assert any(s.congestion == "FREE" for s in segments)  # and free road around it
+    assert all(d.total_minutes > d.free_flow_minutes for d in directions)

@@ -1,0 +1,1 @@
+"""Interoperability: the contract against WS-I rules, and other SOAP stacks against the server."""
