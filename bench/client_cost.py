@@ -56,7 +56,7 @@ def measure(url: str, *, calls: int = 300, cpus: str = "1") -> dict[str, Any]:
                                    password=workload.PASSWORD, digest=True)
             construction.append(time.perf_counter() - start)
         parts = urllib.parse.urlsplit(url)
-        raw = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        raw = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
         headers = {"Content-Type": "text/xml; charset=utf-8",
                    "SOAPAction": '"urn:highway-traffic:v1/GetTravelTimes"'}
 

@@ -71,7 +71,8 @@ def targets(runs: Sequence[Run], summary: dict[str, Any], client: dict[str, Any]
     c16 = summary.get("C", {}).get(16)
     add("C p99 at 16 conns < 25 ms", c16["p99_ms"] if c16 else None, 25.0, above=False,
         unit="ms")
-    rss = [cell["worker_rss_mb"] for key in ("C", "D", "E") for cell in summary.get(key, {}).values()]
+    rss = [cell["worker_rss_mb"]
+           for key in ("C", "D", "E") for cell in summary.get(key, {}).values()]
     add("worker RSS under load < 150 MB", max(rss) if rss else None, 150.0, above=False,
         unit="MB")
     if client:

@@ -49,7 +49,7 @@ class Context:
 def post(url: str, body: bytes, timeout: float = 10.0) -> tuple[int, bytes]:
     """One raw POST (a fresh connection); returns status and body."""
     parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     try:
         conn.request("POST", parts.path, body=body,
                      headers={"Content-Type": "text/xml; charset=utf-8"})

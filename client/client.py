@@ -24,8 +24,9 @@ from client.models import (
     SegmentTravelTime,
 )
 from client.retry import RateLimitInfo, RetryPolicy, call_with_retry
+from client.tls_session import configure_tls
 from client.transport import HighwayTransport
-from client.wsse import build_wsse, configure_tls
+from client.wsse import build_wsse
 
 TNS = "urn:highway-traffic:v1"
 BINDING = f"{{{TNS}}}HighwayTrafficSoapBinding"

@@ -25,6 +25,7 @@ from client.upload import (
 )
 
 EXIT_OK, EXIT_USAGE, EXIT_FAULT, EXIT_UNREACHABLE = 0, 2, 3, 4
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 
 
 def add_report_arguments(report: argparse.ArgumentParser) -> None:
@@ -93,12 +94,13 @@ def run_report(args: argparse.Namespace, client: HighwayClient, out: TextIO,
         bar.close()
         print(f"highway-client: {exc}", file=err)
         return EXIT_FAULT
-    except errors.TransportError as exc:
+    except (errors.TransportError, KeyboardInterrupt) as exc:
         bar.close()
         hint = (f"; {progress.batches_done} of {batches} batches are stored and recorded in "
                 f"{progress_path}: run the same command again to resume") if progress_path else ""
-        print(f"highway-client: {exc}{hint}", file=err)
-        return EXIT_UNREACHABLE
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        print(f"highway-client: {reason}{hint}", file=err)
+        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_UNREACHABLE
     bar.close()
     if summary.complete and progress_path is not None and os.path.exists(progress_path):
         os.remove(progress_path)

@@ -1,7 +1,7 @@
 """`highway-client simulate`: feed plausible observations, as roadside sensors would.
 
-Every tick, each segment's sensor reports a speed: free flow, minus a slowdown (a rush-hour
-jam) whose centre drifts upstream along each direction during the run, plus a little noise.
+Every tick, each segment's sensor reports a speed: free flow, or slower inside a rush-hour
+queue that grows upstream from a bottleneck during the run, plus a little noise.
 Observations go through ReportObservations like any operator's feed.
 """
 
@@ -18,8 +18,7 @@ from typing import TextIO
 from client.client import HighwayClient, normalize_highway
 from client.models import DirectionTravelTime, Observation
 
-MAX_DEPTH = 0.85  # at the jam's centre, speed falls to 15% of free flow
-JAM_WIDTH_SEGMENTS = 1.5
+QUEUE_GROWTH = 0.7  # by the end of the run the queue covers 70% of each direction
 
 
 def add_simulate_arguments(sim: argparse.ArgumentParser) -> None:
@@ -41,12 +40,12 @@ def free_flow_kph(length_km: float, free_flow_minutes: float) -> float:
 
 def jam_factor(position: int, segments: int, progress: float) -> float:
     """Speed as a fraction of free flow for segment `position` when the run is `progress`
-    (0..1) done: the jam deepens over the first third and moves from the last segment
-    towards the first (queues grow upstream)."""
-    depth = MAX_DEPTH * min(1.0, 0.3 + progress * 2.1)
-    centre = (segments - 1) * (1.0 - progress)
-    distance = (position - centre) / JAM_WIDTH_SEGMENTS
-    return 1.0 - depth * math.exp(-distance * distance)
+    (0..1) done: a queue behind a bottleneck at the last segment, whose tail moves upstream
+    (towards the first segment) as the run goes on; slowest at the bottleneck."""
+    tail = (segments - 1) - progress * QUEUE_GROWTH * segments
+    in_queue = 1.0 / (1.0 + math.exp(-(position - tail) / 0.4))  # soft edge at the tail
+    depth = 0.55 + 0.3 * position / max(segments - 1, 1)  # 0.55 at the start, 0.85 at the end
+    return 1.0 - depth * in_queue
 
 
 def tick_observations(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -36,17 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     wsdl.add_argument("--public-url", help="soap:address to put in the printed contract")
     wsdl.set_defaults(handler=_wsdl)
     return parser
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    from soap_service.frontdoor.log_hygiene import install_log_filters
-
-    install_log_filters()  # no envelopes, passwords or nonces in logs; refusal lines rate-limited
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -69,6 +69,7 @@ def render_board(store: TrafficStore) -> str:
         f'<p class="note">As of {escape(as_of.strftime("%Y-%m-%d %H:%M:%S"))} UTC, computed '
         "from observations of the last minutes when this page was served; reload to update. "
         "Grey segments have no recent observation and count at free-flow speed.</p>"
-        f'<p class="legend">{_legend()}</p><table class="board"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<p class="legend">{_legend()}</p>'
+        f'<table class="board"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
         "</section>"
     )

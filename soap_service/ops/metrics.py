@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -32,6 +32,7 @@ class ServiceMetrics:
     """Every metric this process exports, registered on `self.registry`."""
 
     def __init__(self) -> None:
+        disable_created_metrics()  # no *_created series: they double the output for no use
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter("highway_requests", "SOAP requests by operation and outcome "

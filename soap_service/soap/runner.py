@@ -20,6 +20,7 @@ from soap_service.web.exchange import Exchange
 
 TNS = "urn:highway-traffic:v1"
 _REQUEST_TAGS = {f"{{{TNS}}}{name}": name for name in OPERATIONS}
+_BODY_TAG = f"{{{NS_SOAP11_ENV}}}Body"
 # Parameters of the cacheable operations, in signature order (as Spyne passes them).
 _PARAMETERS: dict[str, tuple[str, ...]] = {
     "ListHighways": (),
@@ -61,7 +62,7 @@ class SpyneRunner:
     def prepare(self, exchange: Exchange) -> Prepared:
         """Validate the Body against the contract, find the operation (exchange.operation)."""
         envelope = exchange.envelope
-        body = envelope.find(f"{{{NS_SOAP11_ENV}}}Body") if envelope is not None else None
+        body = _body_of(envelope) if envelope is not None else None
         child = body[0] if body is not None and len(body) else None
         if child is None or child.tag not in _REQUEST_TAGS:
             raise ServiceFault(
@@ -72,7 +73,10 @@ class SpyneRunner:
         if self.cache is not None and operation in _PARAMETERS and self._schema.validate(child):
             # Valid against the same schema Spyne uses; an invalid Body takes Spyne's path
             # below so its fault is exactly Spyne's. element.text is what Spyne reads too.
-            args = tuple(_text(child.find(tag)) for tag in _PARAMETERS[operation])
+            # The schema allows each parameter at most once, so a dict of the children is exact
+            # (and cheaper than one ElementPath find per parameter).
+            given = {element.tag: element.text for element in child}
+            args = tuple(given.get(tag) for tag in _PARAMETERS[operation])
             return Prepared(None, (operation, args))
         return Prepared(self._spyne_prepare(envelope))
 
@@ -115,9 +119,12 @@ class SpyneRunner:
         return b"".join(ctx.out_string)
 
 
-def _text(element: Any) -> str | None:
-    """An optional simple parameter's value as Spyne deserializes it (absent -> None)."""
-    return None if element is None else element.text
+def _body_of(envelope: Any) -> Any:
+    """The envelope's soap:Body (a loop over its few children beats ElementPath's find)."""
+    for element in envelope:
+        if element.tag == _BODY_TAG:
+            return element
+    return None
 
 
 def _fault_from_spyne(error: Exception) -> ServiceFault:

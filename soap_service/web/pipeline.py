@@ -4,7 +4,6 @@ and dispatch, security and authorization, rate limits, then the operation itself
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 
 from soap_service import faults
@@ -74,23 +73,3 @@ def fault_reply(fault: ServiceFault, exchange: Exchange) -> Reply:
     headers.append(("X-Correlation-ID", exchange.correlation_id))
     return Reply(fault.http_status, faults.render_fault(fault, exchange.correlation_id),
                  tuple(headers))
-
-
-class AccessLog(ExchangeObserver):
-    """One line per request on stderr: operation, outcome, duration; never the envelope."""
-
-    def completed(self, exchange: Exchange, reply: Reply, fault: ServiceFault | None) -> None:
-        duration_ms = (time.monotonic() - exchange.started) * 1000.0
-        principal = exchange.principal.name if exchange.principal is not None else "-"
-        outcome = "ok" if fault is None else fault.short_code
-        log.info(
-            "op=%s outcome=%s status=%d principal=%s peer=%s duration_ms=%.1f cid=%s%s",
-            exchange.operation or "-",
-            outcome,
-            reply.status,
-            principal,
-            exchange.transport.peer_ip,
-            duration_ms,
-            exchange.correlation_id,
-            f" reason={fault.reason}" if fault is not None and fault.reason else "",
-        )

@@ -59,7 +59,7 @@ def test_table_is_aligned_and_coloured_by_congestion() -> None:
     assert [line.rstrip() for line in strip.splitlines()] == plain.splitlines()
 
 
-def test_piped_output_is_plain_and_json_is_json(open_server, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_piped_output_is_plain_and_json_is_json(open_server, capsys) -> None:
     assert main(["--url", open_server.url, "travel-times", "Highway 192", "--direction", "EB"]) == 0
     out = capsys.readouterr().out
     assert "\033" not in out and out.startswith("Highway 192 EB:")
@@ -69,7 +69,7 @@ def test_piped_output_is_plain_and_json_is_json(open_server, capsys) -> None:  #
     assert data[0]["segments"][0]["segment_id"] == "192-EB-01"
 
 
-def test_watch_refreshes(open_server, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_watch_refreshes(open_server, capsys) -> None:
     argv = ["--url", open_server.url, "travel-times", "217", "--direction", "NB",
             "--watch", "0.05", "--iterations", "2"]
     assert main(argv) == 0
@@ -81,7 +81,7 @@ def test_watch_refreshes(open_server, capsys) -> None:  # type: ignore[no-untype
     assert len(lines) == 2 and all(json.loads(line)[0]["highway"] == "217" for line in lines)
 
 
-def test_simulate_feeds_changing_traffic(open_server, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_simulate_feeds_changing_traffic(open_server, capsys) -> None:
     assert main(["--url", open_server.url, "simulate", "--highway", "Highway 192",
                  "--ticks", "4", "--interval", "0.01", "--seed", "7"]) == 0
     out = capsys.readouterr().out

@@ -37,11 +37,11 @@ def stored(db: Path) -> tuple[int, int]:
                             "FROM observations").fetchone()
 
 
-def report(server, *args: str) -> int:  # type: ignore[no-untyped-def]
+def report(server, *args: str) -> int:
     return main(["--url", server.url, "--json", "report", *args])
 
 
-def test_sample_file_uploads_in_batches_of_1000(open_server, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_sample_file_uploads_in_batches_of_1000(open_server, capsys) -> None:
     assert main(["--url", open_server.url, "report", str(SAMPLE), "--shift-to-now",
                  "--restart"]) == 0
     out = capsys.readouterr().out
@@ -51,7 +51,7 @@ def test_sample_file_uploads_in_batches_of_1000(open_server, capsys) -> None:  #
 
 
 def test_interrupted_upload_resumes_after_the_last_acknowledged_batch(
-    server_factory, tmp_path: Path, capsys  # type: ignore[no-untyped-def]
+    server_factory, tmp_path: Path, capsys
 ) -> None:
     csv_file = write_csv(tmp_path / "obs.csv", 45)
     progress = Path(str(csv_file) + ".progress")
@@ -76,7 +76,7 @@ def test_interrupted_upload_resumes_after_the_last_acknowledged_batch(
     assert not progress.exists()
 
 
-def test_server_killed_mid_upload_then_resumed(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_server_killed_mid_upload_then_resumed(server_factory, tmp_path: Path) -> None:
     csv_file = write_csv(tmp_path / "obs.csv", 60)
     progress = Path(str(csv_file) + ".progress")
     # Each operation waits 0.3 s, so the upload is still running when the server is killed.
@@ -109,7 +109,7 @@ def test_server_killed_mid_upload_then_resumed(server_factory, tmp_path: Path) -
 
 
 def test_a_batch_stored_but_not_acknowledged_is_counted_as_duplicates(
-    open_server, tmp_path: Path, capsys  # type: ignore[no-untyped-def]
+    open_server, tmp_path: Path, capsys
 ) -> None:
     csv_file = write_csv(tmp_path / "obs.csv", 25)
     progress = Path(str(csv_file) + ".progress")
@@ -125,7 +125,7 @@ def test_a_batch_stored_but_not_acknowledged_is_counted_as_duplicates(
     assert stored(open_server.db_path) == (25, 25)  # every row exactly once
 
 
-def test_restart_ignores_progress(open_server, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_restart_ignores_progress(open_server, tmp_path: Path, capsys) -> None:
     csv_file = write_csv(tmp_path / "obs.csv", 12)
     assert report(open_server, str(csv_file), "--batch-size", "5", "--max-batches", "1") == 0
     capsys.readouterr()
@@ -135,7 +135,7 @@ def test_restart_ignores_progress(open_server, tmp_path: Path, capsys) -> None: 
 
 
 def test_malformed_rows_are_reported_by_line_and_nothing_is_sent(
-    open_server, tmp_path: Path, capsys  # type: ignore[no-untyped-def]
+    open_server, tmp_path: Path, capsys
 ) -> None:
     csv_file = write_csv(tmp_path / "obs.csv", 30)
     lines = csv_file.read_text().splitlines()
@@ -151,7 +151,7 @@ def test_malformed_rows_are_reported_by_line_and_nothing_is_sent(
     assert stored(open_server.db_path) == (0, 0)
 
 
-def test_unknown_segment_is_refused_before_sending(open_server, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_segment_is_refused_before_sending(open_server, tmp_path: Path, capsys) -> None:
     csv_file = write_csv(tmp_path / "obs.csv", 15)
     lines = csv_file.read_text().splitlines()
     lines[12] = lines[12].replace("192-EB-02", "192-XX-99")
@@ -162,7 +162,7 @@ def test_unknown_segment_is_refused_before_sending(open_server, tmp_path: Path, 
 
 
 @pytest.mark.parametrize("size", ["0", "1001"])
-def test_batch_size_is_at_most_1000(size: str, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_batch_size_is_at_most_1000(size: str, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["report", "x.csv", "--batch-size", size])
     assert "between 1 and 1000" in capsys.readouterr().err

@@ -40,12 +40,12 @@ def scrape(server: RunningServer) -> dict[tuple[str, tuple[tuple[str, str], ...]
     return samples
 
 
-def value(samples: dict, name: str, **labels: str) -> float:  # type: ignore[type-arg]
+def value(samples: dict, name: str, **labels: str) -> float:
     """One sample's value (0 when the series does not exist yet)."""
     return float(samples.get((name, tuple(sorted(labels.items()))), 0.0))
 
 
-def access_records(server: RunningServer) -> list[dict]:  # type: ignore[type-arg]
+def access_records(server: RunningServer) -> list[dict]:
     """The JSON access-log records the server wrote so far."""
     records = [json.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
     return [r for r in records if r.get("event") == "request"]

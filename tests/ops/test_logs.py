@@ -12,7 +12,7 @@ FIELDS = {"time", "level", "logger", "event", "correlation_id", "principal", "au
           "peer"}
 
 
-def test_one_json_line_per_request_with_fields(open_server) -> None:  # type: ignore[no-untyped-def]
+def test_one_json_line_per_request_with_fields(open_server) -> None:
     ok = request(open_server.url, envelope(travel_times_body("192")))
     bad = request(open_server.url, envelope(travel_times_body("9999")))
     records = access_records(open_server)
@@ -30,7 +30,7 @@ def test_one_json_line_per_request_with_fields(open_server) -> None:  # type: ig
     assert abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) < 120
 
 
-def test_no_passwords_nonces_or_envelopes_in_logs(server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_no_passwords_nonces_or_envelopes_in_logs(server_factory, tmp_path) -> None:
     db = tmp_path / "secrets.db"
     add_account(db, "alice", "reader", "alice-Secret-Pw-1")
     server = server_factory("--log-level", "DEBUG", db=db)
@@ -52,7 +52,7 @@ def test_no_passwords_nonces_or_envelopes_in_logs(server_factory, tmp_path) -> N
                                                        "wsse:FailedAuthentication"]
 
 
-def test_text_format_keeps_key_value_lines(server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_text_format_keeps_key_value_lines(server_factory) -> None:
     server = server_factory("--no-require-auth", "--log-format", "text")
     request(server.url, envelope(travel_times_body("9999")))
     lines = [line for line in server.log_text().splitlines() if "op=GetTravelTimes" in line]

@@ -18,7 +18,7 @@ from tests.ratelimit.redis_proc import free_port
 from tests.soap_helpers import envelope, request, travel_times_body
 
 
-def test_counters_after_known_calls(server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_counters_after_known_calls(server_factory) -> None:
     server = server_factory("--no-require-auth", "--metrics-port", "0")
     for _ in range(2):
         assert request(server.url, envelope("<t:ListHighways/>")).status == 200
@@ -51,7 +51,7 @@ def test_counters_after_known_calls(server_factory) -> None:  # type: ignore[no-
                if name == "highway_requests_total") == 6
 
 
-def test_metrics_listener_is_separate(server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_listener_is_separate(server_factory) -> None:
     server = server_factory("--no-require-auth", "--metrics-port", "0")
     url = metrics_url(server)
     assert str(server.port) not in url.split("//", 1)[1].split("/")[0]
@@ -61,11 +61,11 @@ def test_metrics_listener_is_separate(server_factory) -> None:  # type: ignore[n
     assert info.value.code == 404
 
 
-def test_no_metrics_listener_by_default(open_server) -> None:  # type: ignore[no-untyped-def]
+def test_no_metrics_listener_by_default(open_server) -> None:
     assert "metrics at" not in open_server.log_text()
 
 
-def test_rate_limit_refusals_by_scope(server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limit_refusals_by_scope(server_factory) -> None:
     server = server_factory("--no-require-auth", "--metrics-port", "0",
                             "--ip-rate-limit", "2/minute")
     statuses = [request(server.url, envelope("<t:ListHighways/>")).status for _ in range(3)]
@@ -76,7 +76,7 @@ def test_rate_limit_refusals_by_scope(server_factory) -> None:  # type: ignore[n
                  code="soap:Client.RateLimited") == 1
 
 
-def test_auth_failures_and_replays(server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_auth_failures_and_replays(server_factory, tmp_path) -> None:
     db = tmp_path / "auth.db"
     add_account(db, "alice", "reader", "alice-secret-1")
     server = server_factory("--metrics-port", "0", db=db)
@@ -99,7 +99,7 @@ def test_auth_failures_and_replays(server_factory, tmp_path) -> None:  # type: i
     assert value(m, "highway_requests_total", operation="ListHighways", outcome="ok") == 1
 
 
-def test_redis_fallback_state(server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_redis_fallback_state(server_factory) -> None:
     closed = free_port()
     server = server_factory("--no-require-auth", "--metrics-port", "0",
                             "--state-url", f"redis://127.0.0.1:{closed}/0")
@@ -111,7 +111,7 @@ def test_redis_fallback_state(server_factory) -> None:  # type: ignore[no-untype
     assert value(m, "highway_redis_failures_total") >= 1
 
 
-def test_metrics_port_in_use_is_a_configuration_error(server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_port_in_use_is_a_configuration_error(server_factory) -> None:
     first = server_factory("--no-require-auth", "--metrics-port", "0")
     taken = metrics_url(first).rsplit(":", 1)[1].split("/")[0]
     with pytest.raises(RuntimeError) as info:

@@ -11,7 +11,7 @@ from tests.ratelimit.redis_proc import RedisProcess, free_port, redis_binary
 from tests.soap_helpers import RawResponse, request
 
 
-def _ready(server, want: str) -> RawResponse:  # type: ignore[no-untyped-def]
+def _ready(server, want: str) -> RawResponse:
     """/readyz once the Redis check has reported `want` (it pings in the background)."""
     deadline = time.monotonic() + 15
     while True:
@@ -21,7 +21,7 @@ def _ready(server, want: str) -> RawResponse:  # type: ignore[no-untyped-def]
         time.sleep(0.1)
 
 
-def test_not_ready_while_redis_is_down(server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_not_ready_while_redis_is_down(server_factory) -> None:
     server = server_factory("--no-require-auth",
                             "--state-url", f"redis://127.0.0.1:{free_port()}/0")
     first = request(server.url, None, method="GET", path="/readyz")
@@ -36,7 +36,7 @@ def test_not_ready_while_redis_is_down(server_factory) -> None:  # type: ignore[
 
 @pytest.mark.redis
 @pytest.mark.skipif(redis_binary() is None, reason="needs redis-server")
-def test_ready_with_redis_and_not_after_it_stops(server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_ready_with_redis_and_not_after_it_stops(server_factory) -> None:
     redis = RedisProcess(str(redis_binary()))
     redis.start()
     try:
@@ -50,7 +50,7 @@ def test_ready_with_redis_and_not_after_it_stops(server_factory) -> None:  # typ
         redis.close()
 
 
-def test_memory_state_has_no_redis_check(open_server) -> None:  # type: ignore[no-untyped-def]
+def test_memory_state_has_no_redis_check(open_server) -> None:
     answer = request(open_server.url, None, method="GET", path="/readyz")
     assert answer.status == 200
     assert json.loads(answer.body)["checks"] == {"database": "ok"}

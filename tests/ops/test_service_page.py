@@ -78,7 +78,7 @@ class _Text(HTMLParser):
             self._cell.append(data)
 
 
-def test_page_headers_and_escaping(open_server) -> None:  # type: ignore[no-untyped-def]
+def test_page_headers_and_escaping(open_server) -> None:
     page = request(open_server.url, None, method="GET", path="/")
     assert page.status == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
@@ -94,7 +94,7 @@ def test_page_headers_and_escaping(open_server) -> None:  # type: ignore[no-unty
 
 
 @needs_chromium
-def test_what_a_person_sees_in_chromium(open_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_what_a_person_sees_in_chromium(open_server, tmp_path: Path) -> None:
     at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     with HighwayClient(url=open_server.url) as client:
         client.report_observations([Observation(f"t-{i}", "217-NB-03", at, 20.0)

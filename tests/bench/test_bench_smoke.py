@@ -1,0 +1,67 @@
+"""A smoke-sized run of the benchmark: every variant answers correctly under load, and the
+JSON, the chart and the markdown table are produced. Speed targets are not asserted here:
+they live in the benchmark's own output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+
+
+def test_smoke_run_checks_every_answer_and_writes_results(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads((tmp_path / "latest.json").read_text())
+    assert result["all_correct"] is True
+    measured = {run["variant"] for run in result["runs"]}
+    expected = {"A", "B", "C", "E"} | ({"D"} if shutil.which("redis-server") else set())
+    assert expected <= measured, result["unavailable"]
+    for run in result["runs"]:
+        assert run["correct"] and run["requests"] > 0, run
+        assert run["throttled"] == 0 and run["faults"] == 0
+    assert result["client"]["call_ratio"] > 0
+    assert {row["target"] for row in result["targets"]} >= {
+        "C >= 2.0 x B (req/s, 16 conns)", "C p99 at 16 conns < 25 ms"}
+    assert "| C: ours, everything on" in done.stdout and "Targets (machine has" in done.stdout
+    if result["machine"]["nproc"] >= 1 and _has_matplotlib():
+        assert (tmp_path / "latest.png").stat().st_size > 1000
+
+
+def test_wrong_answers_are_caught(tmp_path: Path) -> None:
+    # C sent digests made with the wrong password: every call is refused with a fault, and
+    # the benchmark must say so (exit 1) rather than report the refusals as throughput.
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import functools, sys; from bench import run, variants, workload;"
+         "variants.check_secured = lambda url: None;"
+         "workload.digest_request = functools.partial(workload.digest_request,"
+         " password='not-the-password');"
+         "sys.exit(run.main(['--smoke', '--variants', 'C', '--no-client', '--out', sys.argv[1]]))",
+         str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads((tmp_path / "latest.json").read_text())
+    assert result["all_correct"] is False
+    assert all(not run["correct"] and run["faults"] > 0 for run in result["runs"])
+
+
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
