@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     connections = [int(c) for c in args.connections.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="highway-bench-") as tmp:
-        ctx = variants.Context(Path(tmp), server_cpus, wide_cpus)
+        ctx = variants.Context(Path(tmp), server_cpus, wide_cpus, redis_cpus=loadgen_cpus)
         running, unavailable = start_servers(args.variants.upper(), ctx)
         try:
             measurer = rounds.Measurer(ctx.workdir, duration=args.duration,

@@ -1,13 +1,13 @@
 """`highway-client`: query travel times and report observations from the command line.
 
 Exit codes: 0 success, 2 usage error, 3 the service answered with a fault,
-4 the service could not be reached (or did not answer in time).
+4 the service could not be reached (or did not answer in time), 130 interrupted (Ctrl-C;
+`report` can then be resumed).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import datetime as dt
 import json
@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from client import errors
 from client.client import HighwayClient
-from client.models import HighwaySummary, Observation
+from client.models import HighwaySummary
 from client.render import format_travel_times, use_colour
 from client.report_cmd import add_report_arguments, run_report
 from client.security_options import add_security_arguments, security_kwargs
@@ -71,26 +71,6 @@ def client_from_args(args: argparse.Namespace) -> HighwayClient:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     return HighwayClient(url=args.url, timeout=args.timeout, **security)
-
-
-def read_observations(handle: TextIO) -> list[Observation]:
-    """Parse observation rows; raise UsageError naming the first bad line."""
-    reader = csv.DictReader(handle)
-    required = {"sensor_id", "segment_id", "observed_at", "speed_kph"}
-    if reader.fieldnames is None or not required <= set(reader.fieldnames):
-        raise UsageError("CSV header must contain sensor_id,segment_id,observed_at,speed_kph")
-    rows = []
-    for row in reader:
-        try:
-            observed = dt.datetime.fromisoformat(row["observed_at"].replace("Z", "+00:00"))
-            if observed.tzinfo is None:
-                raise ValueError("observed_at needs a time zone (e.g. Z)")
-            rows.append(
-                Observation(row["sensor_id"], row["segment_id"], observed, float(row["speed_kph"]))
-            )
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise UsageError(f"line {reader.line_num}: {exc}") from exc
-    return rows
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -15,7 +15,9 @@ import zeep
 import zeep.exceptions
 from lxml import etree
 
-from client import errors
+from client import errors, fast_reads
+from client.direct_http import DirectPoster, usable_for
+from client.fast_reads import FastRead, FastResult
 from client.models import (
     DirectionTravelTime,
     HighwaySummary,
@@ -86,7 +88,10 @@ class HighwayClient:
         # WS-Security (UsernameToken, X.509 signature) and mutual TLS: see client/wsse.py.
         wsse = build_wsse(username=username, password=password, digest=digest, cert=cert, key=key)
         configure_tls(self._session, client_cert=tls_client_cert, client_key=tls_client_key, ca=ca)
-        self._transport = HighwayTransport(timeout=timeout, session=self._session)
+        # Our own session on a plain-HTTP, unproxied URL: post without requests' per-call cost
+        # (client/direct_http.py). A caller's session may carry adapters or hooks: keep it.
+        direct = DirectPoster(url, timeout) if session is None and usable_for(url) else None
+        self._transport = HighwayTransport(timeout=timeout, session=self._session, direct=direct)
         settings = zeep.Settings(strict=True, xml_huge_tree=False, forbid_entities=True)
         self._zeep = zeep.Client(
             bundled_wsdl_path(),
@@ -96,6 +101,16 @@ class HighwayClient:
             wsse=wsse,
         )
         self._service = self._zeep.create_service(BINDING, url)
+        # Plain read answers are read straight into models (client/fast_reads.py); plugins
+        # must see every answer, so with plugins zeep does all of the work.
+        self._list_op: Any = self._service.ListHighways
+        self._travel_op: Any = self._service.GetTravelTimes
+        if not self._zeep.plugins:
+            wsdl = bundled_wsdl_path()
+            self._list_op = FastRead(self._zeep, self._service, "ListHighways",
+                                     fast_reads.highways, wsdl)
+            self._travel_op = FastRead(self._zeep, self._service, "GetTravelTimes",
+                                       fast_reads.travel_times, wsdl)
 
     def __repr__(self) -> str:
         user = f", username={self.username!r}, password='***'" if self.username else ""
@@ -104,6 +119,7 @@ class HighwayClient:
     def close(self) -> None:
         """Close pooled HTTP connections."""
         self._session.close()
+        self._transport.close_direct()
 
     def __enter__(self) -> HighwayClient:
         return self
@@ -115,7 +131,9 @@ class HighwayClient:
 
     def list_highways(self) -> list[HighwaySummary]:
         """Every highway of the network."""
-        result = self._call(self._service.ListHighways)
+        result = self._call(self._list_op)
+        if isinstance(result, FastResult):
+            return list(result.value)
         return [
             HighwaySummary(
                 id=str(h.id),
@@ -134,7 +152,9 @@ class HighwayClient:
         kwargs: dict[str, Any] = {"highway": normalize_highway(highway)}
         if direction is not None:
             kwargs["direction"] = direction.strip().upper()
-        result = self._call(self._service.GetTravelTimes, **kwargs)
+        result = self._call(self._travel_op, **kwargs)
+        if isinstance(result, FastResult):
+            return list(result.value)
         return [_direction(tt) for tt in (result or [])]
 
     def report_observations(self, observations: Iterable[Observation]) -> ReportResult:

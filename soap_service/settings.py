@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.ops.settings import OpsSettings
@@ -74,6 +75,20 @@ class TlsSettings:
     client_ca: str | None = setting(
         None, flag="--client-ca", help="PEM CA bundle; when set, a client certificate is required"
     )
+
+    def __post_init__(self) -> None:
+        # Caught here, before anything listens, with the flags named (not at listen time).
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls.tls_cert (--tls-cert) and tls.tls_key (--tls-key) must be "
+                             "given together")
+        if self.client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls.client_ca (--client-ca) needs HTTPS: set --tls-cert and "
+                             "--tls-key too")
+        for name, flag in (("tls_cert", "--tls-cert"), ("tls_key", "--tls-key"),
+                           ("client_ca", "--client-ca")):
+            path = getattr(self, name)
+            if path is not None and not os.path.isfile(path):
+                raise ValueError(f"tls.{name} ({flag}): no such file: {path}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,11 +7,11 @@ import time
 
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.log_hygiene import redact
-from soap_service.ops.logs import ACCESS_ATTR
+from soap_service.ops.logs import ACCESS_ATTR, ACCESS_LOGGER
 from soap_service.web.exchange import Exchange, Reply
 from soap_service.web.pipeline import ExchangeObserver
 
-log = logging.getLogger("highway.access")
+log = logging.getLogger(ACCESS_LOGGER)
 REASON_LIMIT = 200
 
 

@@ -11,11 +11,17 @@ from typing import Any
 from soap_service.ops.settings import OpsSettings
 
 ACCESS_ATTR = "access"  # LogRecord attribute holding an access-log line's fields
+ACCESS_LOGGER = "highway.access"
+
+
+_second_cache: list[object] = [-1, ""]  # [whole second, its formatted text]: one strftime/s
 
 
 def _iso_time(record: logging.LogRecord) -> str:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-    return f"{stamp}.{int(record.msecs):03d}Z"
+    second = int(record.created)
+    if _second_cache[0] != second:
+        _second_cache[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_second_cache[1]}.{int(record.msecs):03d}Z"
 
 
 class JsonFormatter(logging.Formatter):
@@ -66,9 +72,18 @@ def _text(value: Any) -> str:
 def configure_logging(ops: OpsSettings) -> None:
     """Send every log record to stderr in the configured format, then install the filters
     that keep envelopes and secrets out (frontdoor/log_hygiene.py)."""
+    formatter = JsonFormatter() if ops.log_format == "json" else TextFormatter()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if ops.log_format == "json" else TextFormatter())
+    handler.setFormatter(formatter)
     logging.basicConfig(level=getattr(logging, ops.log_level), handlers=[handler], force=True)
     from soap_service.frontdoor.log_hygiene import install_log_filters
 
     install_log_filters()
+    # Access lines are built only from the server's own decisions (ops/access_log.py redacts
+    # the one free-text field), so they skip the root handler's per-record redaction regexes:
+    # this is the one log line every request writes.
+    access_handler = logging.StreamHandler(sys.stderr)
+    access_handler.setFormatter(formatter)
+    access = logging.getLogger(ACCESS_LOGGER)
+    access.handlers = [access_handler]
+    access.propagate = False

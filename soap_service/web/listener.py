@@ -126,7 +126,9 @@ def serve(settings: ServerSettings) -> int:
         port.stopListening()
         waiting = resource.wait_idle()
         waiting.addTimeout(settings.core.shutdown_grace_seconds, reactor)
-        waiting.addErrback(lambda _: log.warning("grace period over; exiting with requests in flight"))
+        waiting.addErrback(
+            lambda _: log.warning("grace period over; exiting with requests in flight")
+        )
         return waiting
 
     reactor.addSystemEventTrigger("before", "shutdown", drain)

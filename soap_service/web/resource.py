@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from http import HTTPStatus
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from twisted.internet.defer import Deferred

@@ -54,6 +54,8 @@ def test_file_then_environment_then_flag(tmp_path: Path) -> None:
         (["--workers", "0"], {}, "core.workers (--workers)"),
         ([], {"HIGHWAY_MAX_BODY_BYTES": "lots"}, "frontdoor.max_body_bytes (--max-body-bytes)"),
         (["--state-url", "ftp://x"], {}, "ratelimit.state_url (--state-url)"),
+        (["--tls-cert", "/nonexistent.pem"], {}, "tls.tls_cert (--tls-cert)"),
+        (["--client-ca", "/nonexistent.pem"], {}, "tls.client_ca (--client-ca)"),
     ],
 )
 def test_invalid_values_name_the_setting(argv: list[str], env: dict[str, str], named: str) -> None:
