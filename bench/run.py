@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             for server in running.values():
                 server.stop()
             variants.stop_redis(ctx)
+    info["load_average_at_end"] = os.getloadavg()  # other work on the machine meanwhile
     summary = report.summarise(runs)
     verdicts = report.targets(runs, summary, client, info["nproc"])
     all_correct = all(run.correct for run in runs) and bool(runs)
@@ -145,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     drawn = chart.draw(summary, connections, png, title)
     print(f"\n### Benchmark ({info['date']}; nproc={info['nproc']}; {info['cpu_model']}; "
           f"{args.rounds} rounds x {args.duration:g} s; server taskset -c {server_cpus}, "
-          f"wrk taskset -c {loadgen_cpus})\n")
+          f"wrk taskset -c {loadgen_cpus}; load average {info['load_average_at_start'][0]:.2f} "
+          f"at start, {info['load_average_at_end'][0]:.2f} at end)\n")
     print(report.markdown(summary, runs, connections, unavailable, variants.LABELS))
     if client:
         print("\n" + client_cost.markdown(client))

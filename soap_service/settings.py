@@ -9,28 +9,7 @@ from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.ops.settings import OpsSettings
 from soap_service.ratelimit.settings import RateLimitSettings
 from soap_service.security.settings import SecuritySettings
-from soap_service.settings_fields import setting
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise ValueError("must be greater than zero")
-    return value
-
-
-def _workers(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 256:
-        raise ValueError("must be between 1 and 256")
-    return value
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise ValueError("must be a TCP port between 0 and 65535")
-    return value
+from soap_service.settings_fields import int_between, positive_float, setting
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +17,12 @@ class CoreSettings:
     """Where the service listens, where its data lives, how travel times are computed."""
 
     host: str = setting("127.0.0.1", flag="--host", help="address to listen on")
-    port: int = setting(8080, flag="--port", parse=_port, help="TCP port (0 picks a free one)")
+    port: int = setting(
+        8080,
+        flag="--port",
+        parse=int_between(0, 65535, "a TCP port"),
+        help="TCP port (0 picks a free one)",
+    )
     db: str = setting("./highway.db", flag="--db", help="SQLite database file")
     public_url: str | None = setting(
         None,
@@ -47,12 +31,15 @@ class CoreSettings:
         "(default: derived from the listening address, never from the Host header)",
     )
     workers: int = setting(
-        1, flag="--workers", parse=_workers, help="processes sharing the listening socket"
+        1,
+        flag="--workers",
+        parse=int_between(1, 256),
+        help="processes sharing the listening socket",
     )
     speed_window_minutes: float = setting(
         10.0,
         flag="--speed-window-minutes",
-        parse=_positive_float,
+        parse=positive_float,
         help="observations younger than this make a segment's current speed",
     )
     load_sample_data: bool = setting(
@@ -61,7 +48,7 @@ class CoreSettings:
     shutdown_grace_seconds: float = setting(
         10.0,
         flag="--shutdown-grace",
-        parse=_positive_float,
+        parse=positive_float,
         help="on SIGTERM/SIGINT, how long in-flight requests may take to finish",
     )
 
@@ -79,13 +66,18 @@ class TlsSettings:
     def __post_init__(self) -> None:
         # Caught here, before anything listens, with the flags named (not at listen time).
         if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("tls.tls_cert (--tls-cert) and tls.tls_key (--tls-key) must be "
-                             "given together")
+            raise ValueError(
+                "tls.tls_cert (--tls-cert) and tls.tls_key (--tls-key) must be given together"
+            )
         if self.client_ca is not None and self.tls_cert is None:
-            raise ValueError("tls.client_ca (--client-ca) needs HTTPS: set --tls-cert and "
-                             "--tls-key too")
-        for name, flag in (("tls_cert", "--tls-cert"), ("tls_key", "--tls-key"),
-                           ("client_ca", "--client-ca")):
+            raise ValueError(
+                "tls.client_ca (--client-ca) needs HTTPS: set --tls-cert and --tls-key too"
+            )
+        for name, flag in (
+            ("tls_cert", "--tls-cert"),
+            ("tls_key", "--tls-key"),
+            ("client_ca", "--client-ca"),
+        ):
             path = getattr(self, name)
             if path is not None and not os.path.isfile(path):
                 raise ValueError(f"tls.{name} ({flag}): no such file: {path}")

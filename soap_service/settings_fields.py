@@ -49,3 +49,51 @@ def setting(
 def spec_of(field: dataclasses.Field[Any]) -> SettingSpec | None:
     """The SettingSpec of a dataclass field, or None for fields that are not settings."""
     return field.metadata.get("setting")
+
+
+def positive_int(text: str) -> int:
+    """Parse a whole number of 1 or more."""
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be 1 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Parse a number greater than zero."""
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be greater than zero")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """Parse a number of zero or more."""
+    value = float(text)
+    if not value >= 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def int_between(low: int, high: int, what: str = "") -> Callable[[str], int]:
+    """A parser for whole numbers in [low, high]; `what` names the unit in the message."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be {what or 'a number'} between {low} and {high}")
+        return value
+
+    return parse
+
+
+def float_between(low: float, high: float, what: str = "") -> Callable[[str], float]:
+    """A parser for numbers in [low, high]."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be {what or 'a number'} between {low:g} and {high:g}")
+        return value
+
+    return parse

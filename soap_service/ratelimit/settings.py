@@ -6,7 +6,7 @@ import dataclasses
 import urllib.parse
 
 from soap_service.ratelimit.rules import DEFAULT_IP_LIMIT, DEFAULT_RULES, parse_limit, parse_rule
-from soap_service.settings_fields import setting
+from soap_service.settings_fields import float_between, positive_int, setting
 
 STRATEGIES = ("fixed-window", "moving-window", "sliding-window-counter")
 STATE_SCHEMES = ("memory", "redis", "rediss")
@@ -37,20 +37,6 @@ def _strategy(text: str) -> str:
     value = text.strip().lower()
     if value not in STRATEGIES:
         raise ValueError(f"{text!r}: expected one of {', '.join(STRATEGIES)}")
-    return value
-
-
-def _at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError("must be 1 or more")
-    return value
-
-
-def _delay(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 30.0:
-        raise ValueError("must be between 0 and 30 seconds")
     return value
 
 
@@ -90,7 +76,7 @@ class RateLimitSettings:
     max_in_flight: int = setting(
         128,
         flag="--max-in-flight",
-        parse=_at_least_one,
+        parse=positive_int,
         help="SOAP requests processed at once per process; beyond it 503 Server.Overloaded",
     )
     strict_wsi_faults: bool = setting(
@@ -101,7 +87,7 @@ class RateLimitSettings:
     debug_operation_delay: float = setting(
         0.0,
         flag="--debug-operation-delay",
-        parse=_delay,
+        parse=float_between(0.0, 30.0, "seconds"),
         help="TEST ONLY: wait this many seconds (without blocking) before each operation, to "
         "exercise the in-flight cap; never set in production",
     )

@@ -4,21 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from soap_service.settings_fields import setting
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError("must be greater than zero")
-    return value
+from soap_service.settings_fields import non_negative_float, positive_int, setting
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,31 +23,31 @@ class SecuritySettings:
     max_age_seconds: float = setting(
         300.0,
         flag="--wss-max-age",
-        parse=_non_negative_float,
+        parse=non_negative_float,
         help="oldest accepted UsernameToken/Timestamp Created, in seconds (WSS4J: 300)",
     )
     future_skew_seconds: float = setting(
         60.0,
         flag="--wss-future-skew",
-        parse=_non_negative_float,
+        parse=non_negative_float,
         help="how far ahead of our clock a Created may be, in seconds (WSS4J: 60)",
     )
     require_timestamp_expires: bool = setting(
         True, flag="--wss-require-expires", help="a wsu:Timestamp must carry exactly one Expires"
     )
     max_nonce_bytes: int = setting(
-        64, flag="--wss-max-nonce-bytes", parse=_positive_int, help="largest decoded Nonce"
+        64, flag="--wss-max-nonce-bytes", parse=positive_int, help="largest decoded Nonce"
     )
     max_signature_references: int = setting(
         8,
         flag="--wss-max-references",
-        parse=_positive_int,
+        parse=positive_int,
         help="most ds:Reference elements one signature may have",
     )
     max_reference_transforms: int = setting(
         5,
         flag="--wss-max-transforms",
-        parse=_positive_int,
+        parse=positive_int,
         help="most ds:Transform elements one ds:Reference may have",
     )
     allow_sha1_signatures: bool = setting(
@@ -72,7 +58,7 @@ class SecuritySettings:
     password_cache_seconds: float = setting(
         60.0,
         flag="--auth-cache-seconds",
-        parse=_non_negative_float,
+        parse=non_negative_float,
         help="how long a verified PasswordText is remembered in memory to skip scrypt (0: never)",
     )
     account_key_file: str | None = setting(

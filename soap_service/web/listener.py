@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 import logging
 import sys
 from typing import Any
@@ -15,6 +14,7 @@ from soap_service.frontdoor.http_checks import check_soap_post
 from soap_service.frontdoor.http_layer import cap_connections, install_front_door
 from soap_service.ops.service_page import service_page_route
 from soap_service.ops.wiring import start_ops
+from soap_service.security.build import is_loopback_host
 from soap_service.settings import ServerSettings
 from soap_service.web.assembly import Service, build_service
 from soap_service.web.exchange import TransportInfo
@@ -40,21 +40,13 @@ def install_reactor() -> Any:
     return reactor
 
 
-def is_loopback(host: str) -> bool:
-    """True for a loopback listening address (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def transport_info_factory(settings: ServerSettings) -> Any:
     """A function that reads what the connection says about the caller."""
     from soap_service.security.tls import peer_certificate
 
-    loopback = is_loopback(settings.core.host)
+    loopback = is_loopback_host(settings.core.host)
     uses_tls = settings.uses_tls
 
     def transport_info(request: server.Request) -> TransportInfo:

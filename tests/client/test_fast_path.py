@@ -3,6 +3,7 @@ same results and the same errors as zeep's full path."""
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import socket
 import threading
@@ -14,6 +15,7 @@ from client import errors
 from client.client import HighwayClient
 from client.direct_http import DirectPoster, usable_for
 from client.fast_reads import FastRead
+from client.models import Observation
 from tests.conftest import RunningServer
 
 
@@ -31,6 +33,10 @@ def test_lean_and_zeep_paths_give_equal_models(open_server: RunningServer) -> No
     lean = HighwayClient(url=open_server.url)
     full = HighwayClient(url=open_server.url, plugins=[_NoOpPlugin()])
     assert isinstance(lean._travel_op, FastRead) and not isinstance(full._travel_op, FastRead)
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=5)
+    lean.report_observations([Observation("fast-1", "217-NB-02", at, 33.5)])
+    (nb,) = lean.travel_times("217", "NB")
+    assert nb.segments[1].observed_at == at and nb.segments[0].observed_at is None
     assert lean.list_highways() == full.list_highways()
     for highway, direction in (("217", "NB"), ("192", None), ("I-225", "sb")):
         assert lean.travel_times(highway, direction) == full.travel_times(highway, direction)

@@ -31,7 +31,12 @@ def metrics_url(server: RunningServer) -> str:
 
 def scrape(server: RunningServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of the metrics endpoint: (name, sorted labels) -> value."""
-    with urllib.request.urlopen(metrics_url(server), timeout=10) as answer:
+    return scrape_url(metrics_url(server))
+
+
+def scrape_url(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of one metrics URL (one process; workers each have their own)."""
+    with urllib.request.urlopen(url, timeout=10) as answer:
         text = answer.read().decode()
     samples = {}
     for family in text_string_to_metric_families(text):
@@ -51,11 +56,11 @@ def access_records(server: RunningServer) -> list[dict]:
     return [r for r in records if r.get("event") == "request"]
 
 
-def add_account(db: Path, name: str, role: str, password: str) -> None:
+def add_account(db: Path, name: str, role: str, password: str, *, digest: bool = False) -> None:
     """`highway-server users add` with the password on stdin, as an operator would."""
     subprocess.run([sys.executable, "-m", "soap_service", "users", "add", name, "--role", role,
-                    "--db", str(db)], input=password + "\n", text=True, check=True, cwd=ROOT,
-                   capture_output=True)
+                    "--db", str(db), *(["--digest"] if digest else [])],
+                   input=password + "\n", text=True, check=True, cwd=ROOT, capture_output=True)
 
 
 def password_text_header(user: str, password: str, nonce: bytes) -> str:
