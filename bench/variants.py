@@ -124,7 +124,9 @@ def start(key: str, ctx: Context, *, canned: Path | None = None) -> Server:
     if key == "D":
         args += ["--state-url", start_redis(ctx)]
     if key == "E":
-        args += ["--workers", "2"]
+        # C's state is memory://, so each worker keeps its own replay cache; the server refuses
+        # that unless told (the benchmark's nonces are unique, so nothing is lost here).
+        args += ["--workers", "2", "--allow-per-process-state"]
         cpus = ctx.wide_server_cpus
     server = servers.start(key, args, cpus=cpus, workdir=ctx.workdir)
     try:

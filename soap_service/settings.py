@@ -94,6 +94,17 @@ class ServerSettings:
     ratelimit: RateLimitSettings = dataclasses.field(default_factory=RateLimitSettings)
     ops: OpsSettings = dataclasses.field(default_factory=OpsSettings)
 
+    def __post_init__(self) -> None:
+        # Several workers with in-process state would let a captured message be replayed to
+        # another worker: refuse that unless the operator says so explicitly.
+        per_process = self.ratelimit.state_url.startswith("memory://")
+        if self.core.workers > 1 and per_process and not self.ratelimit.allow_per_process_state:
+            raise ValueError(
+                "core.workers (--workers) > 1 needs shared state: set ratelimit.state_url "
+                "(--state-url redis://...), or accept per-process replay caches and limits with "
+                "ratelimit.allow_per_process_state (--allow-per-process-state)"
+            )
+
     @property
     def uses_tls(self) -> bool:
         """True when the SOAP listener speaks HTTPS."""

@@ -165,4 +165,7 @@ def load_settings(
             built[name] = hints[name](**values)
         except (ValueError, TypeError) as exc:
             raise ConfigError(str(exc)) from exc
-    return ServerSettings(**built)
+    try:
+        return ServerSettings(**built)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -27,12 +27,14 @@ class LimitBackend:
 
     @classmethod
     def for_state(cls, state: SharedState, strategy: str) -> LimitBackend:
-        """Memory only for memory://; Redis (sharing the state's connection pool) plus a
-        memory fallback for redis://."""
+        """Memory only for memory://; Redis (sharing the state's connection pool and batcher)
+        plus a memory fallback for redis://."""
         fallback = Counter(make_storage("memory://"), strategy, shared=False)
         if state.redis is None:
             return cls(None, fallback, state.health)
-        storage = make_storage(state.url, connection_pool=state.redis.connection_pool)
+        storage = make_storage(
+            state.url, connection_pool=state.redis.connection_pool, batcher=state.batcher
+        )
         return cls(Counter(storage, strategy, shared=True), fallback, state.health)
 
     async def hit(self, item: RateLimitItem, *identifiers: str) -> Decision:

@@ -13,6 +13,8 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import STRATEGIES, RateLimiter
 from limits.storage import storage_from_string
 
+from soap_service.ratelimit.redis_storage import BatchedRedisStorage
+from soap_service.state.batcher import RedisBatcher
 from soap_service.state.redisconn import SOCKET_TIMEOUT_SECONDS
 
 
@@ -54,10 +56,17 @@ class SweepingMemoryStorage(MemoryStorage):
         await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
 
 
-def make_storage(state_url: str, connection_pool: Any = None) -> Storage:
-    """The async `limits` storage for a state URL: memory:// or redis[s]://, by scheme."""
+def make_storage(
+    state_url: str, connection_pool: Any = None, batcher: RedisBatcher | None = None
+) -> Storage:
+    """The async `limits` storage for a state URL: memory:// or redis[s]://, by scheme.
+
+    With a batcher (the process's shared state), counters go through it: concurrent requests
+    then share pipeline round trips with each other and with the replay cache."""
     if state_url.startswith("memory://"):
         return SweepingMemoryStorage()
+    if batcher is not None:
+        return BatchedRedisStorage("async+" + state_url, batcher, connection_pool=connection_pool)
     options: dict[str, Any] = {"implementation": "redispy"}
     if connection_pool is not None:
         options["connection_pool"] = connection_pool  # share the state client's pool

@@ -79,6 +79,13 @@ class RateLimitSettings:
         parse=positive_int,
         help="SOAP requests processed at once per process; beyond it 503 Server.Overloaded",
     )
+    allow_per_process_state: bool = setting(
+        False,
+        flag="--allow-per-process-state",
+        help="with --workers N > 1 and memory:// state, accept that each worker keeps its own "
+        "rate-limit counters and replay cache (a nonce replayed to another worker is not "
+        "caught); prefer --state-url redis://",
+    )
     strict_wsi_faults: bool = setting(
         False,
         flag="--strict-wsi-faults",

@@ -6,6 +6,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from soap_service.state import redisconn
+from soap_service.state.batcher import RedisBatcher
 from soap_service.state.health import StateHealth
 from soap_service.state.replay import ReplayCache, replay_cache_for
 
@@ -15,12 +16,14 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass
 class SharedState:
-    """What rate limiting and WS-Security share: one Redis client (or none), one health flag."""
+    """What rate limiting and WS-Security share: one Redis client and its batcher (or none),
+    one health flag."""
 
     url: str
     health: StateHealth
     replay_cache: ReplayCache
     redis: Redis | None = None
+    batcher: RedisBatcher | None = None  # auto-pipelines every hot-path command on `redis`
 
     @property
     def is_shared(self) -> bool:
@@ -30,6 +33,8 @@ class SharedState:
     async def aclose(self) -> None:
         """Stop the health probe and close Redis connections (on shutdown)."""
         await self.health.close()
+        if self.batcher is not None:
+            await self.batcher.aclose()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -39,7 +44,8 @@ def open_state(url: str) -> SharedState:
     connected lazily on the reactor's event loop at the first request."""
     if redisconn.is_redis_url(url):
         client = redisconn.connect(url)
+        batcher = RedisBatcher(client)
         health = StateHealth(ping=client.ping)
-        return SharedState(url, health, replay_cache_for(url, client, health), client)
+        return SharedState(url, health, replay_cache_for(url, batcher, health), client, batcher)
     health = StateHealth()
     return SharedState(url, health, replay_cache_for(url, None, health))

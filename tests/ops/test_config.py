@@ -30,7 +30,8 @@ def _settings(argv: list[str], environ: dict[str, str]) -> ServerSettings:
 def test_file_then_environment_then_flag(tmp_path: Path) -> None:
     config = tmp_path / "highway.toml"
     config.write_text('[core]\nport = 7001\nworkers = 2\n[ops]\nlog_level = "WARNING"\n'
-                      'metrics_port = 9101\n[ratelimit]\nrate_limits = ["reader=5/minute"]\n')
+                      'metrics_port = 9101\n[ratelimit]\nrate_limits = ["reader=5/minute"]\n'
+                      'allow_per_process_state = true\n')
     base = _settings(["--config", str(config)], {})
     assert (base.core.port, base.core.workers, base.ops.log_level) == (7001, 2, "WARNING")
     assert base.ops.metrics_port == 9101 and base.ratelimit.rate_limits == ("reader=5/minute",)
@@ -82,7 +83,7 @@ def test_config_show_prints_effective_toml(tmp_path: Path) -> None:
     config = tmp_path / "highway.toml"
     config.write_text("[core]\nport = 7001\n")
     shown = _run("config", "show", "--config", str(config), "--workers", "3",
-                 env={"HIGHWAY_LOG_FORMAT": "text"})
+                 "--allow-per-process-state", env={"HIGHWAY_LOG_FORMAT": "text"})
     assert shown.returncode == 0, shown.stderr
     data = tomllib.loads(shown.stdout)
     assert data["core"]["port"] == 7001 and data["core"]["workers"] == 3
@@ -92,7 +93,8 @@ def test_config_show_prints_effective_toml(tmp_path: Path) -> None:
     again = tmp_path / "again.toml"
     again.write_text(shown.stdout)
     assert load_settings(config_path=str(again), environ={}) == _settings(
-        ["--config", str(config), "--workers", "3"], {"HIGHWAY_LOG_FORMAT": "text"})
+        ["--config", str(config), "--workers", "3", "--allow-per-process-state"],
+        {"HIGHWAY_LOG_FORMAT": "text"})
 
 
 def test_config_show_masks_secrets() -> None:
