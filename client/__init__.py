@@ -11,6 +11,7 @@ from client.errors import (
     ServiceFaultError,
     TimeoutError,
     TransportError,
+    UnavailableError,
     UnknownHighwayError,
     ValidationError,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "ServiceFaultError",
     "TimeoutError",
     "TransportError",
+    "UnavailableError",
     "UnknownHighwayError",
     "ValidationError",
 ]

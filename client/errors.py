@@ -12,7 +12,10 @@
         ├── AuthenticationError       wsse:* (the caller could not be authenticated)
         ├── NotAuthorizedError        Client.NotAuthorized (authenticated, wrong role)
         ├── RateLimitedError          Client.RateLimited (HTTP 429); has retry_after
-        └── OverloadedError           Server.Overloaded (HTTP 503); has retry_after
+        ├── OverloadedError           Server.Overloaded (HTTP 503); has retry_after
+        └── UnavailableError          Server.Unavailable (HTTP 503): the service cannot check
+                                      requests right now (e.g. its replay cache is down);
+                                      has retry_after
 
 Every ServiceFaultError keeps the fault `code` (e.g. "Client.UnknownHighway" or
 "wsse:FailedAuthentication"), the `message`, the `http_status` and the `correlation_id`.
@@ -93,6 +96,10 @@ class OverloadedError(ServiceFaultError):
     """The service is shedding load; wait `retry_after` seconds."""
 
 
+class UnavailableError(ServiceFaultError):
+    """The service cannot verify requests for a moment; wait `retry_after` seconds."""
+
+
 def fault_class(code: str) -> type[ServiceFaultError]:
     """The exception class for a fault code (without the soap: prefix)."""
     if code.startswith("wsse:"):
@@ -104,6 +111,7 @@ def fault_class(code: str) -> type[ServiceFaultError]:
         "Client.NotAuthorized": NotAuthorizedError,
         "Client.RateLimited": RateLimitedError,
         "Server.Overloaded": OverloadedError,
+        "Server.Unavailable": UnavailableError,
     }
     if code in exact:
         return exact[code]

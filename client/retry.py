@@ -11,6 +11,9 @@ from typing import TypeVar
 
 from client import errors
 
+# Refusals that say when to come back; anything else is final.
+RETRYABLE = (errors.RateLimitedError, errors.OverloadedError, errors.UnavailableError)
+
 T = TypeVar("T")
 
 READ_OPERATIONS = frozenset({"ListHighways", "GetTravelTimes"})
@@ -65,7 +68,7 @@ class RetryPolicy:
 
     def delay_for(self, error: errors.ServiceFaultError, rng: random.Random) -> float | None:
         """Seconds to sleep before retrying after `error`, or None not to retry it."""
-        if not isinstance(error, (errors.RateLimitedError, errors.OverloadedError)):
+        if not isinstance(error, RETRYABLE):
             return None
         wait = error.retry_after
         if wait is None:

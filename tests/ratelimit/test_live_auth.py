@@ -15,7 +15,7 @@ import redis
 from lxml import etree
 
 from client import HighwayClient, RateLimitedError
-from client.errors import ServiceFaultError
+from client.errors import ServiceFaultError, UnavailableError
 from client.retry import NO_RETRY
 from client.wsse import UsernameTokenSigner
 from tests.conftest import RunningServer
@@ -259,6 +259,7 @@ def test_redis_outage_fails_replay_checks_closed_and_recovers(
             with pytest.raises(ServiceFaultError) as info:
                 dave.travel_times("192")
             assert (info.value.http_status, info.value.code) == (503, "Server.Unavailable")
+            assert isinstance(info.value, UnavailableError) and info.value.retry_after > 0
     refused = request(server.url, digest_message())
     assert outcome(refused) == (503, STATE_DOWN)
     assert refused.headers["retry-after"] == refused.fault_detail()["retryAfterSeconds"]
