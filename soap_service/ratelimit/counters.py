@@ -65,15 +65,15 @@ def make_storage(
     then share pipeline round trips with each other and with the replay cache."""
     if state_url.startswith("memory://"):
         return SweepingMemoryStorage()
-    if batcher is not None:
-        return BatchedRedisStorage("async+" + state_url, batcher, connection_pool=connection_pool)
-    options: dict[str, Any] = {"implementation": "redispy"}
+    options: dict[str, Any] = {}
     if connection_pool is not None:
         options["connection_pool"] = connection_pool  # share the state client's pool
     else:
         options["socket_timeout"] = SOCKET_TIMEOUT_SECONDS
         options["socket_connect_timeout"] = SOCKET_TIMEOUT_SECONDS
-    storage = storage_from_string("async+" + state_url, **options)
+    if batcher is not None:
+        return BatchedRedisStorage("async+" + state_url, batcher, **options)
+    storage = storage_from_string("async+" + state_url, implementation="redispy", **options)
     assert isinstance(storage, Storage)
     return storage
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from typing import Any
 
 import pytest
@@ -28,9 +30,9 @@ class CountingBatcher(RedisBatcher):
         super().__init__(client)
         self.pipelines = 0
 
-    async def _send(self, batch: Any) -> None:
+    async def _round_trip(self, batch: Any) -> None:
         self.pipelines += 1
-        await super()._send(batch)
+        await super()._round_trip(batch)
 
 
 def test_concurrent_callers_get_their_own_results(redis_url: str) -> None:
@@ -145,6 +147,34 @@ def test_an_outage_fails_every_pending_caller(own_redis: RedisProcess) -> None:
             assert all(isinstance(result, REDIS_ERRORS) for result in results), results
             own_redis.start()
             assert await batcher.execute("INCR", "after") == 1  # reconnects by itself
+        finally:
+            await batcher.aclose()
+            await client.aclose()
+
+    run(scenario())
+
+
+@pytest.mark.timeout(60)
+def test_a_stalled_redis_times_out_every_pending_caller(own_redis: RedisProcess) -> None:
+    async def scenario() -> None:
+        client = redisconn.connect(own_redis.url)
+        batcher = RedisBatcher(client)
+        assert own_redis.process is not None
+        pid = own_redis.process.pid
+        try:
+            assert await batcher.execute("INCR", "n") == 1
+            os.kill(pid, signal.SIGSTOP)  # connected but silent: only the read timeout ends it
+            try:
+                results = await asyncio.gather(
+                    *(batcher.execute("INCR", "n") for _ in range(10)),
+                    return_exceptions=True,
+                )
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            assert all(isinstance(result, REDIS_ERRORS) for result in results), results
+            # The stalled connection was dropped: the late replies cannot be mistaken for the
+            # next callers' (Redis did count the 10 INCRs once it resumed).
+            assert await batcher.execute("INCR", "n") == 12
         finally:
             await batcher.aclose()
             await client.aclose()
