@@ -248,3 +248,20 @@ def test_request_in_flight_at_sigterm_is_answered_and_stored(server_factory) -> 
     assert b"<tns:accepted>1000</tns:accepted>" in answer.body
     with sqlite3.connect(server.db_path) as db:
         assert db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 1000
+
+
+def test_unexpected_error_becomes_a_generic_server_fault(open_server: RunningServer) -> None:
+    # Make the store fail for real: a trigger that aborts every insert, added from outside.
+    with sqlite3.connect(open_server.db_path) as db:
+        db.execute(
+            "CREATE TRIGGER refuse_all BEFORE INSERT ON observations "
+            "BEGIN SELECT RAISE(ABORT, 'internal detail xyzzy'); END"
+        )
+    answer = request(open_server.url, envelope(_batch_body(2, "boom")))
+    code, message = answer.fault()
+    assert (answer.status, code) == (500, "soap:Server")
+    assert "xyzzy" not in answer.body.decode() and "Traceback" not in answer.body.decode()
+    correlation_id = answer.fault_detail()["correlationId"]
+    log = open_server.log_text()
+    assert correlation_id in log and "xyzzy" in log  # the detail goes to the server log only
+    assert request(open_server.url, envelope(travel_times_body("192"))).status == 200
