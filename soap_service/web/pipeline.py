@@ -55,7 +55,14 @@ class Pipeline:
             )
             reply = fault_reply(fault, exchange)
         for observer in self._observers:
-            observer.completed(exchange, reply, fault)
+            try:
+                observer.completed(exchange, reply, fault)
+            except Exception:  # noqa: BLE001 - a broken observer must not lose the reply
+                log.exception(
+                    "observer %s failed correlation_id=%s",
+                    type(observer).__name__,
+                    exchange.correlation_id,
+                )
         return reply
 
 

@@ -43,6 +43,7 @@ class HighwayResource(resource.Resource):
         self._http_check = http_check
         self.in_flight = 0
         self._idle_waiters: list[Deferred[None]] = []
+        self._tasks: set[asyncio.Future[None]] = set()
 
     def render(self, request: server.Request) -> Any:
         """Route by method and path; anything unknown gets a SOAP-fault body, never HTML."""
@@ -86,7 +87,8 @@ class HighwayResource(resource.Resource):
         request.notifyFinish().addErrback(lambda _: finished.update(gone=True))
         # The reply is written from inside the task: a done-callback on it would cost one
         # more event-loop iteration (an epoll_wait) per request.
-        asyncio.ensure_future(self._respond(request, exchange, finished))
+        # asyncio keeps only weak references to tasks: hold each until it ends.
+        self._tasks.add(asyncio.ensure_future(self._respond(request, exchange, finished)))
         return server.NOT_DONE_YET
 
     async def _respond(
@@ -99,6 +101,7 @@ class HighwayResource(resource.Resource):
                 request.write(self._write(request, reply))
                 request.finish()
         finally:
+            self._tasks.discard(asyncio.current_task())
             self.in_flight -= 1
             if self.in_flight == 0:
                 waiters, self._idle_waiters = self._idle_waiters, []
