@@ -5,6 +5,7 @@ they live in the benchmark's own output."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,8 @@ def test_smoke_run_checks_every_answer_and_writes_results(tmp_path: Path) -> Non
     assert {row["target"] for row in result["targets"]} >= {
         "C >= 2.0 x B (req/s, 16 conns)", "C p99 at 16 conns < 25 ms"}
     assert "| C: ours, everything on" in done.stdout and "Targets (machine has" in done.stdout
-    if result["machine"]["nproc"] >= 1 and _has_matplotlib():
+    # The chart needs the `bench` extra (matplotlib); CI installs it, so there it must exist.
+    if _has_matplotlib() or os.environ.get("CI", "").lower() == "true":
         assert (tmp_path / "latest.png").stat().st_size > 1000
 
 
