@@ -89,7 +89,8 @@ def test_absolute_form_is_served_like_origin_form(live, target):
 
 
 def test_absolute_form_wsdl_and_http10_without_host(live):
-    wsdl = rawhttp.request(live.port, [b"GET http://127.0.0.1/soap?wsdl HTTP/1.1\r\nHost: x\r\n\r\n"])
+    absolute = b"GET http://127.0.0.1/soap?wsdl HTTP/1.1\r\nHost: x\r\n\r\n"
+    wsdl = rawhttp.request(live.port, [absolute])
     assert wsdl is not None and wsdl.status == 200 and b"definitions" in wsdl.body
     old = rawhttp.request(live.port, [_post(host_lines=b"", version=b"HTTP/1.0")])
     assert old is not None and old.status == 200
