@@ -4,6 +4,15 @@ of its first byte (or of the connection), its body within `body_timeout` of its 
 Twisted's own timeout is an idle timeout that every byte resets, so a client trickling one
 byte a second holds a connection forever; these deadlines do not move. Twisted keeps
 parsing and framing the requests (smuggling defences stay its job); HTTP/2 is never offered.
+
+Two more rules Twisted lacks:
+- Bounded memory per connection. Once the transport's unsent bytes pass its buffer size
+  (64 KiB; the transport then calls `pauseProducing`), the channel stops reading the socket,
+  also while a request is being handled, and it does not start the next pipelined request
+  until the buffer has drained (`resumeProducing`). A client that pipelines requests and
+  never reads holds at most one buffer of answers and one read of requests, on every path.
+- Half-close. A client that shuts down its sending side after complete requests
+  (`shutdown(SHUT_WR)`) still gets every answer; the connection is closed after the last.
 """
 
 from __future__ import annotations
@@ -12,7 +21,9 @@ import dataclasses
 import functools
 from typing import Any
 
+from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.web.http import HTTPChannel
+from zope.interface import implementer
 
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.refusal import (
@@ -33,6 +44,7 @@ class Deadlines:
     body_timeout: float = 30.0
 
 
+@implementer(IHalfCloseableProtocol)
 class FrontDoorChannel(HTTPChannel):
     """HTTPChannel plus header/body deadlines and `refuse()`, answering with a SOAP fault.
 
@@ -48,6 +60,8 @@ class FrontDoorChannel(HTTPChannel):
         self._header_call: Any = None
         self._body_call: Any = None
         self._abort_call: Any = None
+        self._held = False  # a finished request's successor waits for the send buffer to drain
+        self._read_closed = False  # the peer half-closed: answer what is in, then close
 
     def connectionMade(self) -> None:
         """Start the header deadline with the connection: sending nothing is slow too."""
@@ -136,6 +150,81 @@ class FrontDoorChannel(HTTPChannel):
         self._abort_call = self.callLater(
             ABORT_AFTER_SECONDS, functools.partial(abort_if_connected, self.transport)
         )
+
+    # --- bounded memory: stop reading while the peer does not read ----------------------------
+
+    def pauseProducing(self) -> None:
+        """The transport's send buffer is full: stop reading, even mid-request.
+
+        Twisted's HTTPChannel only stops reading here when no request is being handled, and
+        while it waits for the transport it never pauses for pipelined bytes either, so
+        a never-reading client could make it buffer requests (and then answers) without end.
+        """
+        super().pauseProducing()
+        if self.transport is not None:
+            self._network().pauseProducing()
+
+    def resumeProducing(self) -> None:
+        """The send buffer drained: read again, and start a held pipelined request."""
+        super().resumeProducing()
+        if self._held:
+            self._release_held()
+
+    def requestDone(self, request: Any) -> None:
+        """Like HTTPChannel.requestDone, but while the send buffer is full the next pipelined
+        request is held (not parsed, not answered) until `resumeProducing`."""
+        if self._waitingForTransport and self.persistent and request is self.requests[0]:
+            del self.requests[0]
+            self._held = True  # _handlingRequest stays True: new bytes are only buffered
+            if self._savedTimeOut:
+                # The idle timeout runs while held: a peer that never reads is dropped.
+                self.setTimeout(self._savedTimeOut)
+            return
+        super().requestDone(request)
+        self._pause_if_backlogged()
+        self._close_if_read_side_done()
+
+    def _release_held(self) -> None:
+        self._held = False
+        self._handlingRequest = False
+        data = b"".join(self._dataBuffer)
+        self._dataBuffer = []
+        if not self._waitingForTransport:
+            self._network().resumeProducing()
+        self.setLineMode(data)  # parses (and may start) the buffered pipelined requests
+        self._pause_if_backlogged()
+        self._close_if_read_side_done()
+
+    def _network(self) -> Any:
+        """The transport as a push producer (typed Any: zope interfaces confuse mypy)."""
+        return self._networkProducer
+
+    def _pause_if_backlogged(self) -> None:
+        # HTTPChannel.requestDone resumes reading before replaying the buffered pipelined
+        # requests; if the next one is in progress and enough is still buffered, stay paused,
+        # or every request would add one more socket read to the buffer.
+        if self._handlingRequest and self.transport is not None:
+            if sum(map(len, self._dataBuffer)) > self._optimisticEagerReadSize:
+                self._network().pauseProducing()
+
+    # --- half-close -----------------------------------------------------------------------------
+
+    def readConnectionLost(self) -> None:
+        """The peer will send nothing more (SHUT_WR): finish the requests already in."""
+        self._read_closed = True
+        self._close_if_read_side_done()
+
+    def writeConnectionLost(self) -> None:
+        """Our sending side is gone: nothing more can be answered."""
+        self.loseConnection()
+
+    def _close_if_read_side_done(self) -> None:
+        # A request still being handled (or held) closes the connection when it is done; an
+        # incomplete request can never complete now, so it is dropped.
+        if not self._read_closed or self._handlingRequest or self._held:
+            return
+        if self.transport is not None and not getattr(self.transport, "disconnecting", False):
+            self.loseConnection()
 
     def connectionLost(self, reason: Any = None) -> None:
         """Cancel every pending deadline with the connection."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Protocol
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from zope.interface import implementer
 
 from soap_service import faults
 from soap_service.faults import ServiceFault
@@ -60,10 +62,34 @@ class _Refuser(Protocol):
             self._abort_call.cancel()
 
 
+@implementer(IHalfCloseableProtocol)
 class _Counted(ProtocolWrapper):
-    """A connection within the caps; it frees its slot when it goes."""
+    """A connection within the caps; it frees its slot when it goes.
+
+    Half-close is passed through (ProtocolWrapper does not), so a peer that shuts down its
+    sending side after a request still gets the answer from the HTTP channel."""
 
     peer_host = "unknown"
+
+    def readConnectionLost(self) -> None:
+        """Forward the peer's half-close; a protocol that cannot half-close is closed."""
+        inner: Any = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if inner is not None:
+            inner.readConnectionLost()
+        else:
+            transport: Any = self.transport
+            if transport is not None:
+                transport.loseConnection()
+
+    def writeConnectionLost(self) -> None:
+        """Forward the loss of our sending side."""
+        inner: Any = IHalfCloseableProtocol(self.wrappedProtocol, None)
+        if inner is not None:
+            inner.writeConnectionLost()
+        else:
+            transport: Any = self.transport
+            if transport is not None:
+                transport.loseConnection()
 
 
 class ConnectionCaps(WrappingFactory):

@@ -11,8 +11,11 @@ from twisted.web import server
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.refusal import DRAIN_MAX_BYTES, write_refusal
 from soap_service.frontdoor.refusal import too_large as too_large_fault
+from soap_service.frontdoor.request_target import check_host_fields, check_target
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# The Server header names the product only: a version tells an attacker which CVEs to try.
+SERVER_HEADER = b"highway-traffic"
 
 
 class LimitedRequest(server.Request):
@@ -55,10 +58,26 @@ class LimitedRequest(server.Request):
         self.content.write(data)  # type: ignore[union-attr]
 
     def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
-        """Hand a complete request to the resource, unless it was already refused."""
+        """Hand a complete request to the resource, unless it was already refused or its Host
+        fields or request-target break RFC 9112 (400/405 through the refusal builder)."""
         if self.refused:
             return
-        super().requestReceived(command, path, version)
+        try:
+            check_host_fields(version, self.requestHeaders.getRawHeaders(b"host") or [])
+            target = check_target(command, path)
+        except ServiceFault as fault:
+            self._refuse(fault, 0)
+            return
+        if target.host is not None:
+            # absolute-form: the target's authority replaces Host (RFC 9112 3.2.2).
+            self.requestHeaders.setRawHeaders(b"host", [target.host])
+        super().requestReceived(command, target.uri, version)
+
+    def setHeader(self, name: Any, value: Any) -> None:
+        """As Request.setHeader, except that Twisted's versioned Server header is replaced."""
+        if isinstance(name, bytes) and name.lower() == b"server":
+            value = SERVER_HEADER
+        super().setHeader(name, value)
 
     def _refuse(self, fault: ServiceFault, drain_bytes: int) -> None:
         self.refused = True

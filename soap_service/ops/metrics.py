@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from soap_service import __version__, faults
 from soap_service.faults import ServiceFault
 from soap_service.ops.access_log import outcome_of
-from soap_service.ops.reasons import auth_failure_reason, rate_limit_scope
+from soap_service.ops.reasons import AUTH_THROTTLE_SCOPES, auth_failure_reason, rate_limit_scope
 from soap_service.web.exchange import Exchange, Reply
 from soap_service.web.pipeline import ExchangeObserver
 
@@ -44,11 +44,17 @@ class ServiceMetrics:
                                  "Time from request received to reply decided, by operation",
                                  ["operation"], buckets=LATENCY_BUCKETS, registry=r)
         self.rate_limited = Counter("highway_rate_limit_refusals", "Requests refused by a limit: "
-                                    "scope ip, principal, or in_flight (load shedding)",
+                                    "scope ip, principal, in_flight (load shedding), "
+                                    "auth_failure_ip, auth_failure_account, password_hashing",
                                     ["scope"], registry=r)
         self.auth_failures = Counter("highway_auth_failures", "Authentication and authorization "
                                      "failures by fault code and coarse reason",
                                      ["code", "reason"], registry=r)
+        self.auth_throttled = Counter("highway_auth_throttled", "Password checks refused "
+                                      "without hashing: scope auth_failure_ip or "
+                                      "auth_failure_account (too many failed logins, 429), "
+                                      "password_hashing (hashing queue full, 503)",
+                                      ["scope"], registry=r)
         self.replays = Counter("highway_replays_detected", "Requests refused because their nonce "
                                "or signature was seen before", registry=r)
         self._request_children: dict[tuple[str, str], Any] = {}
@@ -75,6 +81,8 @@ class ServiceMetrics:
         scope = rate_limit_scope(fault)
         if scope is not None:
             self.rate_limited.labels(scope).inc()
+            if scope in AUTH_THROTTLE_SCOPES:
+                self.auth_throttled.labels(scope).inc()
         if fault.code.startswith("wsse:") or fault.code in _AUTH_CODES:
             reason = auth_failure_reason(fault)
             self.auth_failures.labels(fault.code, reason).inc()

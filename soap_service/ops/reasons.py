@@ -48,9 +48,16 @@ def auth_failure_reason(fault: ServiceFault) -> str:
 
 
 def rate_limit_scope(fault: ServiceFault) -> str | None:
-    """`ip`, `principal` or `in_flight` for a limit refusal; None for any other fault."""
+    """`ip`, `principal`, `in_flight`, `auth_failure_ip`, `auth_failure_account` or
+    `password_hashing` for a limit refusal; None for any other fault."""
+    reason = fault.reason or ""
     if fault.code == faults.SERVER_OVERLOADED:
-        return "in_flight"
+        return "password_hashing" if reason.startswith("password hashing") else "in_flight"
     if fault.code != faults.CLIENT_RATE_LIMITED:
         return None
-    return "ip" if (fault.reason or "").startswith("ip") else "principal"
+    if reason.startswith("auth-failure"):
+        return "auth_failure_account" if "account" in reason else "auth_failure_ip"
+    return "ip" if reason.startswith("ip") else "principal"
+
+
+AUTH_THROTTLE_SCOPES = frozenset({"auth_failure_ip", "auth_failure_account", "password_hashing"})

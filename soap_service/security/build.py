@@ -8,6 +8,7 @@ import os
 import sqlite3
 from typing import Any
 
+from soap_service.ratelimit.auth_failures import AuthFailureThrottle, HashingQueue, Window
 from soap_service.security.accounts import AccountStore
 from soap_service.security.authorization import AuthorizationStage
 from soap_service.security.certs import CertificateTrust, load_ca_bundle
@@ -62,6 +63,9 @@ def build_security_stages(
         settings, accounts, replay,
         digest_box=box,
         password_cache=VerifiedPasswordCache(settings.password_cache_seconds),
+        throttle=AuthFailureThrottle(Window.parse(settings.auth_failure_ip_limit),
+                                     Window.parse(settings.auth_failure_account_limit)),
+        hashing=HashingQueue(settings.password_hash_threads, settings.password_hash_queue),
     )
     return [
         WsSecurityStage(

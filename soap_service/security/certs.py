@@ -43,11 +43,17 @@ class CertificateTrust:
         self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
 
     def account_for(self, cert: x509.Certificate) -> Account:
-        """The account this certificate authenticates, or a WS-Security fault.
+        """The account this certificate authenticates, or a WS-Security fault
+        (`check_trusted`, then `mapped_account`).
 
         Expired or not-yet-valid: wsse:FailedCheck (as WSS4J's Merlin reports it).
         Not chaining to our CA, weak key, or no mapped account: wsse:FailedAuthentication.
         """
+        self.check_trusted(cert)
+        return self.mapped_account(cert)
+
+    def check_trusted(self, cert: x509.Certificate) -> None:
+        """Validity period, key strength and chain to --wss-ca; raises a WS-Security fault."""
         now = self._clock()
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise errors.failed_check("signing certificate is not valid now")
@@ -74,6 +80,12 @@ class CertificateTrust:
         except VerificationError as exc:
             reason = f"certificate not trusted by --wss-ca: {exc}"
             raise errors.failed_authentication(reason) from exc
+
+    def mapped_account(self, cert: x509.Certificate) -> Account:
+        """The account mapped to an already trusted certificate's subject, or
+        wsse:FailedAuthentication. The signature stage calls it only after the signature
+        verified, so a public certificate with a forged signature cannot tell mapped
+        subjects from unmapped ones (both get wsse:FailedCheck)."""
         account = self._accounts.by_cert_subject(subject_of(cert))
         if account is None:
             raise errors.failed_authentication(

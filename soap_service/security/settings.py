@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from soap_service.settings_fields import non_negative_float, positive_int, setting
+from soap_service.settings_fields import int_between, non_negative_float, positive_int, setting
+
+
+def _limit(text: str) -> str:
+    """Validate a `limits` notation limit (`30/minute`) or `unlimited`; kept as text."""
+    from soap_service.ratelimit.rules import parse_limit  # ratelimit imports security
+
+    parse_limit(text)
+    return text.strip()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +68,35 @@ class SecuritySettings:
         flag="--auth-cache-seconds",
         parse=non_negative_float,
         help="how long a verified PasswordText is remembered in memory to skip scrypt (0: never)",
+    )
+    auth_failure_ip_limit: str = setting(
+        "30/minute",
+        flag="--auth-failure-ip-limit",
+        parse=_limit,
+        help="failed authentications allowed per client IP (IPv6: per /64); beyond it password "
+        "checks from that IP get 429 Client.RateLimited until the window ends, except a "
+        "password still in the verified-password cache; 'unlimited' to switch off",
+    )
+    auth_failure_account_limit: str = setting(
+        "100/minute",
+        flag="--auth-failure-account-limit",
+        parse=_limit,
+        help="failed authentications allowed per account name (from all IPs); beyond it "
+        "uncached password checks for that name get 429 Client.RateLimited; keep it above "
+        "the per-IP limit; 'unlimited' to switch off",
+    )
+    password_hash_threads: int = setting(
+        2,
+        flag="--password-hash-threads",
+        parse=positive_int,
+        help="scrypt password checks run at once, in their own threads (each ~32 MiB)",
+    )
+    password_hash_queue: int = setting(
+        8,
+        flag="--password-hash-queue",
+        parse=int_between(0, 10_000, "checks"),
+        help="scrypt checks that may wait for a thread; more get 503 Server.Overloaded at "
+        "once (cached passwords and PasswordDigest never queue)",
     )
     account_key_file: str | None = setting(
         None,

@@ -8,17 +8,20 @@ import datetime
 import functools
 import hashlib
 import hmac
+import secrets
 from collections.abc import Callable
 
 from lxml import etree
 
 from soap_service.faults import WSSE_NS, WSU_NS
+from soap_service.ratelimit.auth_failures import AuthFailureThrottle, HashingQueue
 from soap_service.security import errors
 from soap_service.security.accounts import Account, AccountStore
 from soap_service.security.digest_secrets import DigestSecretBox
 from soap_service.security.passwords import (
     VerifiedPasswordCache,
     hash_password,
+    verify_password,
     verify_password_async,
 )
 from soap_service.security.principal import Principal
@@ -35,6 +38,8 @@ from soap_service.security.wsxml import (
 )
 from soap_service.web.exchange import TransportInfo
 
+# Not a valid account name (accounts.py): the dummy digest secret can never be anyone's.
+_DUMMY_ACCOUNT = "\x00no-such-account"
 USERNAME = q(WSSE_NS, "Username")
 PASSWORD = q(WSSE_NS, "Password")
 NONCE = q(WSSE_NS, "Nonce")
@@ -78,6 +83,8 @@ class UsernameTokenVerifier:
         digest_box: DigestSecretBox | None = None,
         password_cache: VerifiedPasswordCache | None = None,
         clock: Callable[[], datetime.datetime] | None = None,
+        throttle: AuthFailureThrottle | None = None,
+        hashing: HashingQueue | None = None,
     ) -> None:
         self._settings = settings
         self._accounts = accounts
@@ -85,6 +92,9 @@ class UsernameTokenVerifier:
         self._box = digest_box
         self._cache = password_cache or VerifiedPasswordCache(settings.password_cache_seconds)
         self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
+        self._dummy_secret: tuple[str, bytes] | None = None
+        self._throttle = throttle
+        self._hashing = hashing
 
     async def verify(self, token: etree._Element, transport: TransportInfo) -> Principal:
         """Authenticate the token, or raise a WS-Security ServiceFault."""
@@ -110,15 +120,24 @@ class UsernameTokenVerifier:
         # Password text is kept verbatim: whitespace may be part of a password.
         password = password_el.text or ""
         account = self._accounts.get(username)
-        if is_digest:
-            assert nonce is not None and created_text is not None
-            ok = self._check_digest(account, nonce, created_text, password)
-            method = "password-digest"
-        else:
-            ok = await self._check_text(account, username, password)
-            method = "password-text"
-        if not ok or account is None:
-            raise errors.failed_authentication(f"{method} rejected for user {username[:64]!r}")
+        method = "password-digest" if is_digest else "password-text"
+        # A password verified recently passes without the failure throttle or the hashing
+        # queue: a legitimate caller is not slowed down while its account is under attack.
+        if is_digest or not self._cached(account, username, password):
+            if self._throttle is not None:
+                self._throttle.check(transport.peer_ip, username)
+            if is_digest:
+                assert nonce is not None and created_text is not None
+                ok = self._check_digest(account, nonce, created_text, password)
+            else:
+                ok = await self._check_text(account, username, password)
+            if not ok or account is None:
+                if self._throttle is not None:
+                    self._throttle.failed(transport.peer_ip, username)
+                raise errors.failed_authentication(
+                    f"{method} rejected for user {username[:64]!r}"
+                )
+        assert account is not None
         if nonce is not None:
             await self._replay.first_use("ut", username, nonce)
         return Principal(account.name, account.role, method)
@@ -154,20 +173,48 @@ class UsernameTokenVerifier:
     def _check_digest(
         self, account: Account | None, nonce: bytes, created: str, offered: str
     ) -> bool:
-        if account is None or account.digest_secret is None or self._box is None:
-            return False
+        """One code path for every user: an unknown user, an account without a digest secret
+        and a known one with a wrong digest all open a sealed secret, compute the digest and
+        compare in constant time, so the answer time tells no account names apart."""
+        real = account is not None and account.digest_secret is not None
+        if account is not None and account.digest_secret is not None:
+            name, sealed = account.name, account.digest_secret
+        else:
+            name, sealed = self._dummy_sealed_secret()
+        secret = self._open_secret(name, sealed)
+        expected = password_digest(nonce, created, secret if secret is not None else "")
+        matches = hmac.compare_digest(expected.encode("ascii"), offered.strip().encode("utf-8"))
+        return matches and real and secret is not None
+
+    def _open_secret(self, name: str, sealed: bytes) -> str | None:
+        """The digest secret in clear, or None (no key file, wrong key, tampered row)."""
+        if self._box is None:
+            return None
         try:
-            secret = self._box.open(account.name, account.digest_secret)
+            return self._box.open(name, sealed)
         except ValueError:
-            return False  # wrong key file or tampered row: the log reason says "rejected"
-        expected = password_digest(nonce, created, secret)
-        return hmac.compare_digest(expected.encode("ascii"), offered.strip().encode("utf-8"))
+            return None  # wrong key file or tampered row: the log reason says "rejected"
+
+    def _dummy_sealed_secret(self) -> tuple[str, bytes]:
+        """A sealed random secret under a name no account can have, made once per verifier."""
+        if self._dummy_secret is None:
+            sealed = self._box.seal(_DUMMY_ACCOUNT, secrets.token_urlsafe(24)) if self._box else b""
+            self._dummy_secret = (_DUMMY_ACCOUNT, sealed)
+        return self._dummy_secret
+
+    def _cached(self, account: Account | None, username: str, offered: str) -> bool:
+        """True when this PasswordText verified against the account's hash recently."""
+        stored = account.password_hash if account is not None else None
+        # The cache is asked for unknown users too (it never holds the dummy hash): same path.
+        return self._cache.hit(username, offered, stored or _dummy_hash()) and stored is not None
 
     async def _check_text(self, account: Account | None, username: str, offered: str) -> bool:
+        """scrypt against the stored hash (or the dummy one), in the bounded hashing queue."""
         stored = account.password_hash if account is not None else None
-        if stored is not None and self._cache.hit(username, offered, stored):
-            return True
-        ok = await verify_password_async(offered, stored or _dummy_hash())
+        if self._hashing is not None:
+            ok = await self._hashing.run(verify_password, offered, stored or _dummy_hash())
+        else:
+            ok = await verify_password_async(offered, stored or _dummy_hash())
         if ok and stored is not None:
             self._cache.remember(username, offered, stored)
             return True

@@ -64,6 +64,12 @@ BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
                   + "]>" + envelope("<ht:ListHighways>&lol9;</ht:ListHighways>", prolog=""))
 MU = 'soap:mustUnderstand="1"'
 
+
+def _line(request_line: bytes, hosts: bytes = b"Host: 127.0.0.1\r\n") -> bytes:
+    """A POST of the valid envelope with this request line and these Host lines."""
+    return (request_line + b"\r\n" + hosts + b"Content-Type: text/xml; charset=utf-8\r\n"
+            + b"Content-Length: %d\r\n\r\n" % len(VALID) + VALID)
+
 CASES: list[Case] = [
     # --- size --------------------------------------------------------------------------
     Case("content-length-over-cap", raw(HEAD_ONLY), 413, "soap:Client.RequestTooLarge"),
@@ -116,6 +122,22 @@ CASES: list[Case] = [
         b"\r\n\r\n", b"\r\nContent-Length: 5\r\n\r\n")), 400, "soap:Client.BadHTTPRequest"),
     Case("header-line-too-long", raw(b"POST /soap HTTP/1.1\r\nX: " + b"a" * 20000 + b"\r\n\r\n"),
          400, "soap:Client.BadHTTPRequest"),
+    # --- RFC 9112: Host fields and request-target forms -------------------------------------
+    Case("no-host", raw(_line(b"POST /soap HTTP/1.1", b"")), 400, "soap:Client.BadHTTPRequest"),
+    Case("two-hosts", raw(_line(b"POST /soap HTTP/1.1", b"Host: a\r\nHost: b\r\n")), 400,
+         "soap:Client.BadHTTPRequest"),
+    Case("malformed-host", raw(_line(b"POST /soap HTTP/1.1", b"Host: a@b\r\n")), 400,
+         "soap:Client.BadHTTPRequest"),
+    Case("options-star", raw(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"), 405,
+         "soap:Client.MethodNotAllowed"),
+    Case("post-star", raw(_line(b"POST * HTTP/1.1")), 400, "soap:Client.BadHTTPRequest"),
+    Case("authority-form", raw(b"CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n"),
+         400, "soap:Client.BadHTTPRequest"),
+    Case("absolute-form-bad-scheme", raw(_line(b"POST file:///soap HTTP/1.1")), 400,
+         "soap:Client.BadHTTPRequest"),
+    Case("relative-target", raw(_line(b"POST soap HTTP/1.1")), 400, "soap:Client.BadHTTPRequest"),
+    Case("ok-absolute-form", raw(_line(b"POST http://127.0.0.1/soap HTTP/1.1")), 200, None),
+    Case("ok-http10-without-host", raw(_line(b"POST /soap HTTP/1.0", b"")), 200, None),
     # --- not XML, truncated, empty -------------------------------------------------------------
     Case("empty-body", soap(b""), 500, "soap:Client.XMLSyntaxError"),
     Case("whitespace-body", soap(b" \r\n\t "), 500, "soap:Client.XMLSyntaxError"),
