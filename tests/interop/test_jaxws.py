@@ -1,4 +1,4 @@
-"""JAX-WS (Metro, Debian's libjaxws-java): wsimport stubs from ?wsdl, a Java client calls the server.
+"""JAX-WS (Metro, Debian libjaxws-java): wsimport stubs from ?wsdl; a Java client calls the server.
 
 The client (jaxws/HighwayPeer.java) adds a UsernameToken with a SOAPHandler, calls every
 operation and reads faults as the typed ServiceFault_Exception. Metro evaluates the contract's
