@@ -1,7 +1,12 @@
-"""The live travel-time board of the service page: every highway and direction, from the store."""
+"""The live travel-time board of the service page: one page of highways at a time, from the store.
+
+A page holds at most PAGE_SIZE highways, so GET / costs the same on a 3- or a 5,000-highway
+network; each page is built once per data version (BoardCache) and reused until it changes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from html import escape
 
 from soap_service.domain import DirectionTravelTime
@@ -39,11 +44,36 @@ def _legend() -> str:
                     for n, c in items)
 
 
-def render_board(store: TrafficStore) -> str:
-    """The board as an HTML section: one row per highway direction."""
+PAGE_SIZE = 25  # highways per board page
+
+
+def page_count(highways: int, page_size: int = PAGE_SIZE) -> int:
+    """How many pages `highways` highways fill (at least one)."""
+    return max(1, -(-highways // page_size))
+
+
+def _pager(page: int, pages: int, total: int, page_size: int) -> str:
+    """'Highways 26-50 of 1,000' with links to the neighbouring pages (plain links, no JS)."""
+    first = (page - 1) * page_size + 1
+    last = min(total, page * page_size)
+    links = []
+    if page > 1:
+        links.append(f'<a href="/?page={page - 1}#board">previous</a>')
+    if page < pages:
+        links.append(f'<a href="/?page={page + 1}#board">next</a>')
+    shown = f"Highways {first}-{last} of {total:,}" if total else "No highways"
+    return (f'<p class="pager">{shown} (page {page} of {pages}). '
+            + " &middot; ".join(links) + "</p>")
+
+
+def render_board(store: TrafficStore, page: int = 1, page_size: int = PAGE_SIZE) -> str:
+    """One page of the board as an HTML section: one row per highway direction."""
     rows = []
     as_of = store.now()
-    for highway in store.highways():
+    highways = store.highways()
+    pages = page_count(len(highways), page_size)
+    page = min(max(page, 1), pages)
+    for highway in highways[(page - 1) * page_size:page * page_size]:
         for tt in store.travel_times(highway.id):
             delay = tt.total_minutes - tt.free_flow_minutes
             worst = _worst(tt)
@@ -70,6 +100,31 @@ def render_board(store: TrafficStore) -> str:
         "from observations of the last minutes when this page was served; reload to update. "
         "Grey segments have no recent observation and count at free-flow speed.</p>"
         f'<p class="legend">{_legend()}</p>'
+        f"{_pager(page, pages, len(highways), page_size)}"
         f'<table class="board"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
         "</section>"
     )
+
+
+class BoardCache:
+    """Board pages built once per data version: repeated GET / cost a dictionary lookup."""
+
+    def __init__(self, store: TrafficStore, version: Callable[[], Hashable] | None = None,
+                 page_size: int = PAGE_SIZE) -> None:
+        self._store = store
+        # answer_version changes on every commit (any process) and every second (asOf).
+        self._version = version or store.answer_version
+        self._page_size = page_size
+        self._built: Hashable = None
+        self._pages: dict[int, str] = {}
+
+    def page(self, page: int) -> str:
+        """The board's page `page` (clamped to the pages that exist)."""
+        version = self._version()
+        if version != self._built:
+            self._built, self._pages = version, {}
+        page = min(max(page, 1), page_count(len(self._store.highways()), self._page_size))
+        html = self._pages.get(page)
+        if html is None:
+            html = self._pages[page] = render_board(self._store, page, self._page_size)
+        return html

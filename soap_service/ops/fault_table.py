@@ -21,15 +21,21 @@ _DESCRIPTIONS: dict[str, tuple[int, str]] = {
     faults.CLIENT_NOT_AUTHORIZED: (500, "Authenticated, but the role may not call the operation."),
     faults.CLIENT_NOT_FOUND: (404, "No such resource."),
     faults.CLIENT_METHOD_NOT_ALLOWED: (405, "Wrong HTTP method for this path."),
-    faults.CLIENT_RATE_LIMITED: (429, "Too many requests; wait retryAfterSeconds."),
+    faults.CLIENT_RATE_LIMITED: (429, "Too many requests (also counted: GET / and ?wsdl per "
+                                      "IP); wait retryAfterSeconds. 500 with "
+                                      "--strict-wsi-faults."),
     faults.SERVER_OVERLOADED: (503, "Too many requests in flight; wait retryAfterSeconds."),
     faults.SERVER_UNAVAILABLE: (503, "A dependency is unavailable; retry later."),
     faults.CLIENT_REQUEST_TOO_LARGE: (413, "The request body is larger than allowed."),
     faults.CLIENT_REQUEST_TIMEOUT: (408, "The request was not received in time."),
-    faults.CLIENT_UNSUPPORTED_MEDIA_TYPE: (415, "Send text/xml; charset=utf-8."),
+    faults.CLIENT_UNSUPPORTED_MEDIA_TYPE: (415, "Send Content-Type text/xml with charset utf-8 "
+                                                "or utf-16 (none means utf-8) and no "
+                                                "Content-Encoding."),
     faults.CLIENT_TOO_MANY_CONNECTIONS: (503, "Too many connections from this address."),
     faults.CLIENT_BAD_HTTP_REQUEST: (400, "Malformed HTTP framing."),
-    faults.CLIENT_UNSUPPORTED_ENCODING: (500, "Only UTF-8 (or its ASCII subset) is accepted."),
+    faults.CLIENT_UNSUPPORTED_ENCODING: (500, "The body is neither UTF-8 nor UTF-16 with a "
+                                              "byte-order mark, or its charset, BOM and XML "
+                                              "declaration disagree."),
     faults.CLIENT_DTD_NOT_ALLOWED: (500, "A DOCTYPE is not allowed."),
     faults.CLIENT_PI_NOT_ALLOWED: (500, "Processing instructions are not allowed."),
     faults.CLIENT_ENTITY_NOT_ALLOWED: (500, "Entity references are not allowed."),

@@ -14,6 +14,15 @@ _PASSWORD_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
 _BASE64 = ("http://docs.oasis-open.org/wss/2004/01/"
            "oasis-200401-wss-soap-message-security-1.0#Base64Binary")
 
+_PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
+                  "oasis-200401-wss-username-token-profile-1.0#PasswordText")
+
+FRESHNESS_NOTE = (
+    "The timestamps and nonce below are examples and will be refused as they stand: Created "
+    "(and the Timestamp) must be the current UTC time, within the server's window (300 s old, "
+    "60 s ahead by default), and every request needs a new random Nonce (each is accepted "
+    "once). PasswordDigest = Base64(SHA-1(nonce bytes + Created + password)).")
+
 # Placeholder values only: a real digest is Base64(SHA-1(nonce + created + password)).
 SECURITY_HEADER = (
     f'<wsse:Security xmlns:wsse="{faults.WSSE_NS}" xmlns:wsu="{faults.WSU_NS}" '
@@ -23,6 +32,16 @@ SECURITY_HEADER = (
     '<wsse:UsernameToken wsu:Id="UT-1"><wsse:Username>alice</wsse:Username>'
     f'<wsse:Password Type="{_PASSWORD_DIGEST}">BASE64-DIGEST-OF-NONCE-CREATED-PASSWORD='
     '</wsse:Password>'
+    f'<wsse:Nonce EncodingType="{_BASE64}">BASE64-RANDOM-16-BYTES==</wsse:Nonce>'
+    '<wsu:Created>2026-01-15T07:30:00Z</wsu:Created></wsse:UsernameToken></wsse:Security>'
+)
+
+# PasswordText: the password itself, so only over TLS (or on a loopback listener).
+TEXT_SECURITY_HEADER = (
+    f'<wsse:Security xmlns:wsse="{faults.WSSE_NS}" xmlns:wsu="{faults.WSU_NS}" '
+    f'soap:mustUnderstand="1">'
+    '<wsse:UsernameToken wsu:Id="UT-1"><wsse:Username>alice</wsse:Username>'
+    f'<wsse:Password Type="{_PASSWORD_TEXT}">alice-password</wsse:Password>'
     f'<wsse:Nonce EncodingType="{_BASE64}">BASE64-RANDOM-16-BYTES==</wsse:Nonce>'
     '<wsu:Created>2026-01-15T07:30:00Z</wsu:Created></wsse:UsernameToken></wsse:Security>'
 )
@@ -69,9 +88,11 @@ def _envelope(body: str, header: str = "") -> str:
             f"<soap:Body>{body}</soap:Body></soap:Envelope>")
 
 
-def sample_request(operation: str) -> str:
-    """A request envelope for `operation` with a UsernameToken (PasswordDigest) header."""
-    return _pretty(_envelope(_REQUESTS.get(operation, f"<ht:{operation}/>"), SECURITY_HEADER))
+def sample_request(operation: str, password: str = "digest") -> str:
+    """A request envelope for `operation` with a UsernameToken header; `password` is "digest"
+    (PasswordDigest with Nonce and Created) or "text" (PasswordText)."""
+    header = TEXT_SECURITY_HEADER if password == "text" else SECURITY_HEADER
+    return _pretty(_envelope(_REQUESTS.get(operation, f"<ht:{operation}/>"), header))
 
 
 def sample_response(operation: str) -> str:

@@ -1,8 +1,8 @@
 """GET /: the service's help page, like enterprise SOAP stacks provide, in plain escaped HTML.
 
 Everything static (contract documentation, samples, fault table) is rendered once; the live
-board is rendered per request from the store. No scripts and no external assets: the
-Content-Security-Policy forbids both.
+board is paged (?page=N) and each page is built once per data version (ops/board.py). No
+scripts and no external assets: the Content-Security-Policy forbids both.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from soap_service import __version__
 from soap_service.ops import contract_docs, samples
-from soap_service.ops.board import render_board
+from soap_service.ops.board import BoardCache
 from soap_service.ops.fault_table import fault_rows
 from soap_service.ops.page_style import STYLE
 from soap_service.security.principal import OPERATIONS_BY_ROLE
@@ -55,8 +55,12 @@ def _operation(op: contract_docs.OperationDoc) -> str:
         f"roles: {escape(roles)}</p>"
         f"<h4>Request parameters</h4><p>{escape(op.request_documentation)}</p>"
         f"{_fields(op.request)}<h4>Response</h4>{_fields(op.response)}"
-        f"<details><summary>Sample request (with WS-Security header)</summary>"
+        f"<details><summary>Sample request (UsernameToken, PasswordDigest)</summary>"
+        f'<p class="note">{escape(samples.FRESHNESS_NOTE)}</p>'
         f"<pre>{escape(samples.sample_request(op.name))}</pre></details>"
+        f"<details><summary>Sample request (UsernameToken, PasswordText: HTTPS or loopback only)"
+        f'</summary><p class="note">{escape(samples.FRESHNESS_NOTE)}</p>'
+        f"<pre>{escape(samples.sample_request(op.name, password='text'))}</pre></details>"
         f"<details><summary>Sample response</summary>"
         f"<pre>{escape(samples.sample_response(op.name))}</pre></details></section>"
     )
@@ -97,8 +101,13 @@ def _faults() -> str:
 
 
 def _types() -> str:
-    rows = [(f"<code>{escape(t.name)}</code>", escape(t.documentation))
-            for t in contract_docs.types()]
+    """Every named type; complex types with their fields (element, type, occurs)."""
+    rows = []
+    for t in contract_docs.types():
+        description = escape(t.documentation)
+        if t.fields:
+            description += _fields(t.fields)
+        rows.append((f'<code id="type-{escape(t.name)}">{escape(t.name)}</code>', description))
     return '<section id="types"><h2>Types</h2>' + _table(["Type", "Description"], rows) + \
         "</section>"
 
@@ -130,10 +139,19 @@ def render_static(settings: Any) -> tuple[str, str]:
 def service_page_route(service: Any) -> Callable[[frozenset[str]], Reply]:
     """GET / and HEAD /: the static documentation around a freshly rendered board."""
     head, tail = render_static(service.settings)
-    store = service.store
+    board = BoardCache(service.store)
 
-    def route(_query: frozenset[str]) -> Reply:
-        body = head + render_board(store) + tail
+    def route(query: frozenset[str]) -> Reply:
+        body = head + board.page(_page_number(query)) + tail
         return Reply(200, body.encode("utf-8"), HEADERS, content_type=HTML)
 
     return route
+
+
+def _page_number(query: frozenset[str]) -> int:
+    """The board page asked for with `?page=N` (1 when absent or not a small number)."""
+    for item in query:
+        name, _, value = item.partition("=")
+        if name == "page" and value.isdigit() and len(value) <= 6:
+            return int(value)
+    return 1

@@ -58,7 +58,8 @@ def build_service(store: TrafficStore) -> type[ServiceBase]:
         """Highway travel times and sensor observations."""
 
         @rpc(
-            _returns=t.HighwaySummary.customize(min_occurs=0, max_occurs=100, nillable=False),
+            _returns=t.HighwaySummary.customize(
+                min_occurs=0, max_occurs=t.MAX_HIGHWAYS, nillable=False),
             _out_variable_name="highway",
         )
         def ListHighways(ctx: Any) -> Any:  # noqa: N802 - SOAP operation name

@@ -7,8 +7,12 @@ from typing import Any
 from spyne import Boolean, ComplexModel, DateTime, Decimal, Double, Enum, Integer32, Unicode
 
 from soap_service import CONTRACT_NAMESPACE
+from soap_service.contract.limits import contract_limits
 
 NS = CONTRACT_NAMESPACE
+# List bounds come from the checked-in XSD itself (one fact, one place): the model cannot drift.
+MAX_HIGHWAYS = contract_limits().max_highways
+MAX_SEGMENTS_PER_DIRECTION = contract_limits().max_segments_per_direction
 
 
 def _required(model: Any) -> Any:
@@ -74,7 +78,8 @@ class DirectionTravelTime(ComplexModel):
         ("asOf", _required(UtcDateTime)),
         ("totalMinutes", _required(Double)),
         ("freeFlowMinutes", _required(Double)),
-        ("segment", SegmentTravelTime.customize(min_occurs=1, max_occurs=200, nillable=False)),
+        ("segment", SegmentTravelTime.customize(
+            min_occurs=1, max_occurs=MAX_SEGMENTS_PER_DIRECTION, nillable=False)),
     ]
 
 

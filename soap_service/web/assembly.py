@@ -9,11 +9,13 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from soap_service.contract.limits import NetworkOutsideContract, check_network
 from soap_service.frontdoor.xml_guard import XmlGuard
 from soap_service.ops.wiring import build_ops
 from soap_service.ratelimit.build import build_rate_limiting
 from soap_service.security.build import build_security_stages, is_loopback_host
 from soap_service.settings import ServerSettings
+from soap_service.settings_loader import ConfigError
 from soap_service.soap.response_cache import ResponseCache
 from soap_service.soap.runner import SpyneRunner
 from soap_service.soap.service import build_application
@@ -42,7 +44,13 @@ def open_store(settings: ServerSettings) -> TrafficStore:
     conn = database.connect(settings.core.db)
     if settings.core.load_sample_data:
         sample_network.load_if_empty(conn)
-    return TrafficStore(conn, window=dt.timedelta(minutes=settings.core.speed_window_minutes))
+    store = TrafficStore(conn, window=dt.timedelta(minutes=settings.core.speed_window_minutes))
+    try:
+        # Never serve answers the published contract would reject (limits read from the XSD).
+        check_network(store.highways())
+    except NetworkOutsideContract as exc:
+        raise ConfigError(f"cannot serve the network in {settings.core.db}: {exc}") from exc
+    return store
 
 
 def build_service(settings: ServerSettings, reactor: Any) -> Service:

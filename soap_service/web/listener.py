@@ -74,6 +74,8 @@ def build_site(service: Service, reactor: Any) -> tuple[server.Site, HighwayReso
         get_routes=routes,
         transport_info=transport_info_factory(service.settings),
         http_check=check_soap_post,
+        get_limit=service.parts["rate_limiting"].ip_limit,  # also counts GET / and ?wsdl
+        limited_get_paths=frozenset({"/", SOAP_PATH}),
     )
     site = server.Site(resource, reactor=reactor)
     install_front_door(site, service.settings.frontdoor)  # body cap, deadlines, idle timeout

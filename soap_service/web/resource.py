@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from http import HTTPStatus
@@ -15,6 +16,7 @@ from soap_service import faults
 from soap_service.faults import ServiceFault
 from soap_service.web.exchange import Exchange, Reply, TransportInfo
 from soap_service.web.pipeline import Pipeline
+from soap_service.web.stages import Stage
 
 log = logging.getLogger("highway.http")
 
@@ -35,12 +37,18 @@ class HighwayResource(resource.Resource):
         get_routes: dict[str, GetRoute],
         transport_info: Callable[[server.Request], TransportInfo],
         http_check: Callable[[str, str, dict[str, str]], None] | None = None,
+        get_limit: Stage | None = None,
+        limited_get_paths: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
         self._pipeline = pipeline
         self._get_routes = get_routes
         self._transport_info = transport_info
         self._http_check = http_check
+        # The per-IP rate limit also counts these GETs (the service page, the contract), so an
+        # anonymous loop on them is refused like one on POST /soap; probes stay unlimited.
+        self._get_limit = get_limit
+        self._limited_get_paths = limited_get_paths
         self.in_flight = 0
         self._idle_waiters: list[Deferred[None]] = []
         self._tasks: set[asyncio.Future[None]] = set()
@@ -53,6 +61,8 @@ class HighwayResource(resource.Resource):
         correlation_id = faults.new_correlation_id()
         try:
             if method in ("GET", "HEAD") and path in self._get_routes:
+                if self._get_limit is not None and path in self._limited_get_paths:
+                    return self._limited_get(request, method, path, headers, correlation_id)
                 return self._write(request, self._get_routes[path](_query_names(request.uri)))
             if path == SOAP_PATH and method != "POST":
                 raise _method_not_allowed("GET, HEAD, POST")
@@ -80,6 +90,43 @@ class HighwayResource(resource.Resource):
             transport=self._transport_info(request),
         )
         return self._dispatch(request, exchange)
+
+    def _limited_get(self, request: server.Request, method: str, path: str,
+                     headers: dict[str, str], correlation_id: str) -> Any:
+        """Count a GET against the per-IP limit (awaited: Redis may hold the counters)."""
+        exchange = Exchange(correlation_id=correlation_id, method=method, path=path,
+                            headers=headers, body=b"", transport=self._transport_info(request))
+        route = self._get_routes[path]
+        limit = self._get_limit
+        assert limit is not None
+
+        async def answer() -> None:
+            try:
+                await limit(exchange)
+                reply = route(_query_names(request.uri))
+                reply = dataclasses.replace(
+                    reply, headers=(*reply.headers, *exchange.response_headers))
+            except ServiceFault as fault:
+                reply = Reply(fault.http_status, faults.render_fault(fault, correlation_id),
+                              (*exchange.response_headers, *fault.headers,
+                               ("X-Correlation-ID", correlation_id)))
+                log.info("refused method=%s status=%d code=%s cid=%s",
+                         method[:10], fault.http_status, fault.short_code, correlation_id)
+            except Exception:  # noqa: BLE001 - a bug must still end the request with a fault
+                log.exception("GET %s failed cid=%s", path, correlation_id)
+                failure = ServiceFault(faults.SERVER, "The service could not answer.")
+                reply = Reply(500, faults.render_fault(failure, correlation_id),
+                              (("X-Correlation-ID", correlation_id),))
+            finally:
+                self._tasks.discard(asyncio.current_task())
+            if not gone["gone"]:
+                request.write(self._write(request, reply))
+                request.finish()
+
+        gone = {"gone": False}
+        request.notifyFinish().addErrback(lambda _: gone.update(gone=True))
+        self._tasks.add(asyncio.ensure_future(answer()))
+        return server.NOT_DONE_YET
 
     def _dispatch(self, request: server.Request, exchange: Exchange) -> Any:
         self.in_flight += 1
@@ -148,10 +195,12 @@ def _reason_phrase(status: int) -> bytes:
 
 
 def _query_names(uri: bytes) -> frozenset[str]:
-    """Names in the query string, including bare ones like `wsdl` that parse_qs drops."""
+    """Names in the query string, including bare ones like `wsdl` that parse_qs drops, and
+    each `name=value` item whole (lower-cased), e.g. {"page", "page=2"} for `?page=2`."""
     _, _, query = uri.partition(b"?")
-    names = (part.split(b"=", 1)[0] for part in query.split(b"&") if part)
-    return frozenset(name.decode("latin-1").lower() for name in names)
+    parts = [part.decode("latin-1").lower() for part in query.split(b"&") if part]
+    return frozenset([*(part.split("=", 1)[0] for part in parts),
+                      *(part for part in parts if "=" in part)])
 
 
 def _headers(request: server.Request) -> dict[str, str]:

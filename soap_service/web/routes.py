@@ -18,12 +18,13 @@ ReadinessProbe = tuple[str, Callable[[], str | None]]
 
 
 def contract_route(endpoint_url: str) -> Callable[[frozenset[str]], Reply]:
-    """GET /soap?wsdl and ?xsd. The WSDL is rendered once, with the configured address."""
+    """GET /soap?wsdl (also ?singleWsdl, what .NET tools ask for) and ?xsd. The WSDL is rendered
+    once, with the configured address; it is already a single file (the schema is inline)."""
     wsdl = contract.render_wsdl(endpoint_url)
     xsd = contract.xsd_bytes()
 
     def route(query: frozenset[str]) -> Reply:
-        if "wsdl" in query:
+        if "wsdl" in query or "singlewsdl" in query:  # query names arrive lower-cased
             return Reply(200, wsdl, content_type=XML)
         if "xsd" in query:
             return Reply(200, xsd, content_type=XML)

@@ -25,6 +25,7 @@ INSTALL_HINT = {
     "gsoap": "apt-get install gsoap libgsoap-dev libssl-dev zlib1g-dev g++",
     "php": "apt-get install php-cli php-soap",
     "suds": "pip install suds-community",
+    "jaxws": "apt-get install default-jdk-headless libjaxws-java",
 }
 LINE = re.compile(r"^(ok|fault) call=(\S+)(.*)$")
 FIELD = re.compile(r"(\w+)=(\S*)")

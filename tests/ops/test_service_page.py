@@ -8,12 +8,17 @@ import re
 import shutil
 import subprocess
 import tempfile
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from client import HighwayClient, Observation
+from soap_service.ops import board, contract_docs, fault_table, samples
+from soap_service.store import database, sample_network
+from soap_service.store.traffic_store import TrafficStore
+from tests.core.test_contract_bounds import generated_network, write_network
 from tests.soap_helpers import request
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -111,7 +116,8 @@ def test_what_a_person_sees_in_chromium(open_server, tmp_path: Path) -> None:
     for visible in ("Highway Traffic SOAP service", "ListHighways", "GetTravelTimes",
                     "ReportObservations", "Live travel times", "Security requirements",
                     "Fault codes", "soap:Client.UnknownHighway", "wsse:FailedAuthentication",
-                    "Sample request (with WS-Security header)", "wsse:UsernameToken",
+                    "Sample request (UsernameToken, PasswordDigest)",
+                        "Sample request (UsernameToken, PasswordText", "wsse:UsernameToken",
                     "tns:HighwayId"):
         assert visible in text, visible
     assert page.scripts == 0
@@ -132,3 +138,119 @@ def test_what_a_person_sees_in_chromium(open_server, tmp_path: Path) -> None:
     shot = tmp_path / "page.png"
     chromium(open_server.base_url + "/", f"--screenshot={shot}", "--window-size=1280,900")
     assert shot.stat().st_size > 10_000  # a rendered page, not a blank image
+
+
+def test_samples_cover_both_password_types_and_say_they_must_be_fresh(open_server) -> None:
+    """Issue 16: a PasswordText sample beside the digest one, and the freshness note."""
+    html = request(open_server.url, None, method="GET", path="/").body.decode()
+    assert "#PasswordText" in html and "#PasswordDigest" in html
+    assert html.count(escape(samples.FRESHNESS_NOTE)) == 2 * len(contract_docs.operations())
+
+
+def test_nested_types_are_listed_with_their_fields(open_server) -> None:
+    """Every complex type of the contract shows its elements, types and occurrences."""
+    html = request(open_server.url, None, method="GET", path="/").body.decode()
+    types = html[html.index('id="types"'):]
+    complex_types = [t for t in contract_docs.types() if t.fields]
+    assert {t.name for t in complex_types} >= {"HighwaySummary", "SegmentTravelTime",
+                                               "DirectionTravelTime", "Observation"}
+    for type_doc in complex_types:
+        section = types[types.index(f'id="type-{type_doc.name}"'):]
+        section = section[:section.index("</tr></tbody></table></td></tr>")]
+        for field in type_doc.fields:
+            assert f"<code>{escape(field.name)}</code>" in section, (type_doc.name, field.name)
+            assert f"<code>{escape(field.type)}</code>" in section, (type_doc.name, field.name)
+    assert "1..2000" in types  # DirectionTravelTime/segment, from the contract
+
+
+def test_fault_table_statuses_match_the_front_door_catalogue() -> None:
+    """The table's HTTP status for each code is what the real server answered in the catalogue."""
+    from tests.frontdoor.catalogue import CASES
+
+    table = {code: status for code, status, _ in fault_table.fault_rows()}
+    checked = 0
+    for case in CASES:
+        if case.code is not None:
+            assert table[case.code] == case.status, (case.name, case.code, case.status)
+            checked += 1
+    assert checked > 30
+
+
+def test_fault_table_says_utf16_is_served(open_server) -> None:
+    """A UTF-16 request with a BOM is answered, and the table describes that rule."""
+    body = ('<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:ht="urn:highway-traffic:v1"><soap:Body><ht:ListHighways/></soap:Body>'
+            "</soap:Envelope>").encode("utf-16")
+    answer = request(open_server.url, body, headers={"Content-Type": "text/xml; charset=utf-16"})
+    assert answer.status == 200, answer.body[:300]
+    meaning = dict((code, text) for code, _, text in fault_table.fault_rows())
+    assert "UTF-16" in meaning["soap:Client.UnsupportedEncoding"]
+    assert "utf-16" in meaning["soap:Client.UnsupportedMediaType"]
+
+
+def board_rows(html: str) -> list[str]:
+    """Highway ids of the board's rows, in order."""
+    board = html[html.index('id="board"'):html.index("</section>", html.index('id="board"'))]
+    return re.findall(r'<td class="hw">([^<]+)</td>', board)
+
+
+def test_board_is_paged_so_its_size_does_not_grow_with_the_network(
+    server_factory, tmp_path: Path
+) -> None:
+    """Issue 14: page 1 of 60 highways shows PAGE_SIZE of them; ?page=N shows the rest."""
+    db = tmp_path / "wide.db"
+    write_network(db, generated_network(60, 3))
+    server = server_factory("--no-require-auth", db=db)
+    first = request(server.url, None, method="GET", path="/").body.decode()
+    highways_on = {len(set(board_rows(first)))}
+    assert highways_on == {board.PAGE_SIZE}
+    assert "Highways 1-25 of 60 (page 1 of 3)" in first and 'href="/?page=2#board"' in first
+    last = request(server.url, None, method="GET", path="/?page=3").body.decode()
+    assert len(set(board_rows(last))) == 60 - 2 * board.PAGE_SIZE
+    beyond = request(server.url, None, method="GET", path="/?page=99").body.decode()
+    assert board_rows(beyond) == board_rows(last)  # clamped to the last page
+
+
+def test_board_pages_are_built_once_per_data_version() -> None:
+    """Requests between two data versions reuse the rendered page."""
+    conn = database.connect(":memory:")
+    sample_network.load_if_empty(conn)
+    store = TrafficStore(conn)
+    version = [1]
+    cache = board.BoardCache(store, version=lambda: version[0])
+    calls = []
+    original = store.travel_times
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    store.travel_times = counting  # type: ignore[method-assign]
+    assert cache.page(1) == cache.page(1)
+    assert len(calls) == 3  # one per highway of the sample network, once
+    version[0] = 2
+    cache.page(1)
+    assert len(calls) == 6
+
+
+def test_service_page_and_wsdl_are_counted_by_the_per_ip_limit(server_factory) -> None:
+    """Issue 14: GET / and ?wsdl share the per-IP budget; health probes do not."""
+    server = server_factory("--no-require-auth", "--ip-rate-limit", "3/minute")
+    statuses = [request(server.url, None, method="GET", path=path).status
+                for path in ("/", "/soap?wsdl", "/soap?singleWsdl")]
+    assert statuses == [200, 200, 200]
+    refused = request(server.url, None, method="GET", path="/")
+    assert refused.status == 429
+    assert int(refused.headers["retry-after"]) > 0
+    assert refused.fault_detail()["code"] == "Client.RateLimited"
+    assert request(server.url, None, method="GET", path="/soap?wsdl").status == 429
+    assert request(server.url, None, method="GET", path="/healthz").status == 200
+    assert request(server.url, None, method="GET", path="/readyz").status == 200
+
+
+def test_single_wsdl_is_the_same_document_as_wsdl(open_server) -> None:
+    """What .NET tools ask for (?singleWsdl) is the single-file WSDL served at ?wsdl."""
+    wsdl = request(open_server.url, None, method="GET", path="/soap?wsdl")
+    single = request(open_server.url, None, method="GET", path="/soap?singleWsdl")
+    assert single.status == 200 and single.body == wsdl.body
+    assert single.headers["content-type"] == wsdl.headers["content-type"]
