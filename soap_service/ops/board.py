@@ -39,12 +39,12 @@ def _legend() -> str:
                     for n, c in items)
 
 
-def render_board(store: TrafficStore) -> str:
+async def render_board(store: TrafficStore) -> str:
     """The board as an HTML section: one row per highway direction."""
     rows = []
     as_of = store.now()
     for highway in store.highways():
-        for tt in store.travel_times(highway.id):
+        for tt in await store.travel_times(highway.id):
             delay = tt.total_minutes - tt.free_flow_minutes
             worst = _worst(tt)
             colour = COLOURS.get(worst, STALE_COLOUR)

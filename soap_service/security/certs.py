@@ -15,7 +15,7 @@ from cryptography.x509.verification import (
 )
 
 from soap_service.security import errors
-from soap_service.security.accounts import Account, AccountStore, subject_of
+from soap_service.security.accounts import Account, AccountLookup, subject_of
 
 MIN_RSA_BITS = 2048
 
@@ -35,14 +35,14 @@ class CertificateTrust:
     def __init__(
         self,
         anchors: list[x509.Certificate],
-        accounts: AccountStore,
+        accounts: AccountLookup,
         clock: Callable[[], datetime.datetime] | None = None,
     ) -> None:
         self._store = Store(anchors)
         self._accounts = accounts
         self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
 
-    def account_for(self, cert: x509.Certificate) -> Account:
+    async def account_for(self, cert: x509.Certificate) -> Account:
         """The account this certificate authenticates, or a WS-Security fault.
 
         Expired or not-yet-valid: wsse:FailedCheck (as WSS4J's Merlin reports it).
@@ -74,7 +74,7 @@ class CertificateTrust:
         except VerificationError as exc:
             reason = f"certificate not trusted by --wss-ca: {exc}"
             raise errors.failed_authentication(reason) from exc
-        account = self._accounts.by_cert_subject(subject_of(cert))
+        account = await self._accounts.by_cert_subject(subject_of(cert))
         if account is None:
             raise errors.failed_authentication(
                 f"no account for certificate subject {subject_of(cert)[:120]!r}"

@@ -90,7 +90,7 @@ class SignatureVerifier:
             raise errors.invalid_security("signature does not cover the Timestamp")
 
         cert = self._signing_certificate(security, signature, ids)
-        account = self._trust.account_for(cert)
+        account = await self._trust.account_for(cert)
         self._check_cryptography(signature, targets, cert)
         value = children(signature, SIGNATURE_VALUE)
         await self._replay.first_use("sig", account.name, text_of(value[0]).encode("ascii"))

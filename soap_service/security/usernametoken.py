@@ -14,7 +14,7 @@ from lxml import etree
 
 from soap_service.faults import WSSE_NS, WSU_NS
 from soap_service.security import errors
-from soap_service.security.accounts import Account, AccountStore
+from soap_service.security.accounts import Account, AccountLookup
 from soap_service.security.digest_secrets import DigestSecretBox
 from soap_service.security.passwords import (
     VerifiedPasswordCache,
@@ -72,7 +72,7 @@ class UsernameTokenVerifier:
     def __init__(
         self,
         settings: SecuritySettings,
-        accounts: AccountStore,
+        accounts: AccountLookup,
         replay: ReplayGuard,
         *,
         digest_box: DigestSecretBox | None = None,
@@ -109,7 +109,7 @@ class UsernameTokenVerifier:
 
         # Password text is kept verbatim: whitespace may be part of a password.
         password = password_el.text or ""
-        account = self._accounts.get(username)
+        account = await self._accounts.get(username)
         if is_digest:
             assert nonce is not None and created_text is not None
             ok = self._check_digest(account, nonce, created_text, password)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -20,7 +21,8 @@ log = logging.getLogger("highway.http")
 
 SOAP_PATH = "/soap"
 # A GET route answers given the names in the request's query string (`?wsdl` -> {"wsdl"}).
-GetRoute = Callable[[frozenset[str]], Reply]
+# A route may return an awaitable (it then runs as a task, e.g. to read the database).
+GetRoute = Callable[[frozenset[str]], "Reply | Awaitable[Reply]"]
 
 
 class HighwayResource(resource.Resource):
@@ -53,7 +55,11 @@ class HighwayResource(resource.Resource):
         correlation_id = faults.new_correlation_id()
         try:
             if method in ("GET", "HEAD") and path in self._get_routes:
-                return self._write(request, self._get_routes[path](_query_names(request.uri)))
+                answer = self._get_routes[path](_query_names(request.uri))
+                if inspect.isawaitable(answer):  # a route that reads the database
+                    self._tasks.add(asyncio.ensure_future(self._respond_get(request, answer)))
+                    return server.NOT_DONE_YET
+                return self._write(request, answer)
             if path == SOAP_PATH and method != "POST":
                 raise _method_not_allowed("GET, HEAD, POST")
             if path != SOAP_PATH and path in self._get_routes:
@@ -107,6 +113,26 @@ class HighwayResource(resource.Resource):
                 waiters, self._idle_waiters = self._idle_waiters, []
                 for waiter in waiters:
                     waiter.callback(None)
+
+    async def _respond_get(self, request: server.Request, answer: Awaitable[Reply]) -> None:
+        """Send an asynchronous GET route's reply (a store outage becomes a 503 fault)."""
+        from soap_service.store.errors import StoreUnavailable, unavailable_fault
+
+        gone = {"yes": False}
+        request.notifyFinish().addErrback(lambda _: gone.update(yes=True))
+        try:
+            try:
+                reply = await answer
+            except StoreUnavailable as exc:
+                fault = unavailable_fault(exc)
+                correlation_id = faults.new_correlation_id()
+                reply = Reply(fault.http_status, faults.render_fault(fault, correlation_id),
+                              (*fault.headers, ("X-Correlation-ID", correlation_id)))
+            if not gone["yes"]:
+                request.write(self._write(request, reply))
+                request.finish()
+        finally:
+            self._tasks.discard(asyncio.current_task())
 
     def _write(self, request: server.Request, reply: Reply) -> bytes:
         """Set status and headers; return the body for the caller to send."""
