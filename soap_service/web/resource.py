@@ -20,6 +20,8 @@ from soap_service.web.pipeline import Pipeline
 log = logging.getLogger("highway.http")
 
 SOAP_PATH = "/soap"
+# After the last in-flight reply is handed to its transport, before shutdown may proceed.
+FLUSH_GRACE_SECONDS = 0.1
 # A GET route answers given the names in the request's query string (`?wsdl` -> {"wsdl"}).
 # A route may return an awaitable (it then runs as a task, e.g. to read the database).
 GetRoute = Callable[[frozenset[str]], "Reply | Awaitable[Reply]"]
@@ -109,10 +111,13 @@ class HighwayResource(resource.Resource):
         finally:
             self._tasks.discard(asyncio.current_task())
             self.in_flight -= 1
-            if self.in_flight == 0:
+            if self.in_flight == 0 and self._idle_waiters:
                 waiters, self._idle_waiters = self._idle_waiters, []
+                # The last reply is still in the transport's buffer: give the loop a moment to
+                # send it before shutdown closes the connections.
+                loop = asyncio.get_running_loop()
                 for waiter in waiters:
-                    waiter.callback(None)
+                    loop.call_later(FLUSH_GRACE_SECONDS, waiter.callback, None)
 
     async def _respond_get(self, request: server.Request, answer: Awaitable[Reply]) -> None:
         """Send an asynchronous GET route's reply (a store outage becomes a 503 fault)."""
