@@ -95,7 +95,9 @@ class SqliteEngine:
             self._local.conn = conn
         return conn
 
-    async def _submit(self, write: bool, job: Callable[[sqlite3.Connection], T]) -> T:
+    async def _submit(
+        self, write: bool, job: Callable[[sqlite3.Connection], T], probe: bool = False
+    ) -> T:
         deadline = time.monotonic() + self._timeout
 
         def run() -> T:
@@ -117,7 +119,11 @@ class SqliteEngine:
 
         executor = self._writer if write else self._readers
         try:
-            future = asyncio.wrap_future(executor.submit(run))
+            submitted = executor.submit(run)
+        except RuntimeError as exc:  # executor shut down (process stopping)
+            raise StoreUnavailable("store closed", write=write) from exc
+        try:
+            future = asyncio.wrap_future(submitted)
             # A little slack over the thread's own bound so its precise error usually wins.
             result = await asyncio.wait_for(future, self._timeout + 0.5)
         except StoreUnavailable as exc:
@@ -127,9 +133,7 @@ class SqliteEngine:
             timeout = StoreUnavailable("database timeout", write=write)
             self.health.failed(timeout)
             raise timeout from None
-        except RuntimeError as exc:  # executor shut down (process stopping)
-            raise StoreUnavailable("store closed", write=write) from exc
-        self.health.succeeded(write)
+        self.health.succeeded(write, probe=probe)
         return result
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -142,30 +146,12 @@ class SqliteEngine:
 
     async def transaction(self, steps: Sequence[Step]) -> list[int]:
         """BEGIN IMMEDIATE, the steps, COMMIT, on the writer thread; rolled back on any error."""
-
-        def job(conn: sqlite3.Connection) -> list[int]:
-            counts: list[int] = []
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params, many in steps:
-                    before = conn.total_changes
-                    if many:
-                        conn.executemany(sql, params)
-                    else:
-                        conn.execute(sql, tuple(params))
-                    counts.append(conn.total_changes - before)
-                conn.execute("COMMIT")
-            except BaseException:
-                _rollback_quietly(conn)
-                raise
-            return counts
-
-        return await self._submit(True, job)
+        return await self._submit(True, _transaction_job(steps))
 
     async def ping(self, *, write: bool = False) -> None:
         """A trivial read (and with write, a committed no-op update)."""
         if write:
-            await self.transaction([(WRITE_PROBE, (), False)])
+            await self._submit(True, _transaction_job([(WRITE_PROBE, (), False)]), probe=True)
         else:
             await self.fetchone("SELECT version FROM data_version WHERE id = 1")
 
@@ -173,6 +159,29 @@ class SqliteEngine:
         """Stop the threads (connections close with them)."""
         self._writer.shutdown(wait=False, cancel_futures=True)
         self._readers.shutdown(wait=False, cancel_futures=True)
+
+
+def _transaction_job(steps: Sequence[Step]) -> Callable[[sqlite3.Connection], list[int]]:
+    """BEGIN IMMEDIATE, the steps, COMMIT; rolled back (quietly) on any error."""
+
+    def job(conn: sqlite3.Connection) -> list[int]:
+        counts: list[int] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params, many in steps:
+                before = conn.total_changes
+                if many:
+                    conn.executemany(sql, params)
+                else:
+                    conn.execute(sql, tuple(params))
+                counts.append(conn.total_changes - before)
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback_quietly(conn)
+            raise
+        return counts
+
+    return job
 
 
 def _rollback_quietly(conn: sqlite3.Connection) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("highway.store")
 CHECK_INTERVAL_SECONDS = 1.0
+# A probe's tiny write can fit where a real batch did not (a nearly full disk): after a real
+# write failed, only a real write clears the failure before this much time has passed.
+WRITE_FAILURE_STICKY_SECONDS = 5.0
 
 
 class StoreHealth:
@@ -28,11 +32,13 @@ class StoreHealth:
         self.write_problem: str | None = None
         self.failure_count = 0
         self.outage_count = 0
+        self._write_failed_at = 0.0
 
     def failed(self, exc: StoreUnavailable) -> None:
         """A call failed because the database could not serve it."""
         self.failure_count += 1
         if exc.write:
+            self._write_failed_at = time.monotonic()
             if self.write_problem is None:
                 self.outage_count += 1
                 log.warning("database writes failing (%s): writes answer Server.Unavailable",
@@ -45,11 +51,14 @@ class StoreHealth:
                             exc.reason)
             self.read_problem = exc.reason
 
-    def succeeded(self, write: bool) -> None:
-        """A call succeeded: reads work (and writes, for a write)."""
+    def succeeded(self, write: bool, *, probe: bool = False) -> None:
+        """A call succeeded: reads work (and writes, for a write; a probe's write counts only
+        once WRITE_FAILURE_STICKY_SECONDS have passed since a real write failed)."""
         if self.read_problem is not None:
             log.warning("database available again")
             self.read_problem = None
+        if probe and time.monotonic() - self._write_failed_at < WRITE_FAILURE_STICKY_SECONDS:
+            return
         if write and self.write_problem is not None:
             log.warning("database writes work again")
             self.write_problem = None
@@ -82,12 +91,13 @@ class StoreMonitor:
 
         self._engine = engine
         self._pending: asyncio.Future[None] | None = None
+        self._first = True  # the first check also writes: a read-only file shows at once
         self._loop = LoopingCall(self._tick)
         self._loop.clock = reactor
 
     def start(self) -> None:
         """Begin checking (call once the reactor runs)."""
-        self._loop.start(CHECK_INTERVAL_SECONDS, now=False)
+        self._loop.start(CHECK_INTERVAL_SECONDS, now=True)
 
     def stop(self) -> None:
         """Stop checking (shutdown)."""
@@ -105,7 +115,8 @@ class StoreMonitor:
         health = self._engine.health
         try:
             await self._engine.ping()
-            if health.write_problem is not None:
+            first, self._first = self._first, False
+            if first or health.write_problem is not None:
                 await self._engine.ping(write=True)
         except StoreUnavailable:
             pass  # the engine has recorded it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -106,6 +107,8 @@ def listen(site: server.Site, settings: ServerSettings, reactor: Any) -> Any:
 def serve(settings: ServerSettings) -> int:
     """Run the service until SIGTERM/SIGINT; in-flight requests finish before exit."""
     reactor = install_reactor()
+    # A file-size limit (ulimit -f) must fail the write (SQLite: disk full -> 503), not kill us.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     service = build_service(settings, reactor)
     site, resource = build_site(service, reactor)
     port = listen(site, settings, reactor)
