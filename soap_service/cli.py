@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_users_parser(commands)  # `users add|list|remove`
 
+    from soap_service.store.db_cli import add_db_parser
+
+    add_db_parser(commands)  # `db migrate|check|backup|copy`
+
     wsdl = commands.add_parser("wsdl", help="print the WSDL contract")
     wsdl.add_argument("--public-url", help="soap:address to put in the printed contract")
     wsdl.set_defaults(handler=_wsdl)
