@@ -34,7 +34,7 @@ def load_digest_box(settings: SecuritySettings, db_path: str) -> DigestSecretBox
     from soap_service.store.database import parse_db_url
 
     target = parse_db_url(db_path)
-    path = settings.account_key_file or (
+    path = settings.digest_key_file or (
         default_key_path(target.location) if target.is_sqlite else None
     )
     if path is None or not os.path.exists(path):

@@ -26,7 +26,9 @@ def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
         "(default: $HIGHWAY_DB or ./highway.db)",
     )
     common.add_argument(
-        "--account-key-file", default=os.environ.get("HIGHWAY_ACCOUNT_KEY_FILE"),
+        "--account-key-file", "--accounts-key-file", dest="account_key_file",
+        default=os.environ.get("HIGHWAY_ACCOUNT_KEY_FILE")
+        or os.environ.get("HIGHWAY_ACCOUNTS_KEY_FILE"),
         help="key file for PasswordDigest secrets (default: <db>.accounts-key)",
     )
 

@@ -39,11 +39,14 @@ def fleet(tmp_path: Path) -> Iterator[tuple[PostgresProcess, str, Path, list[Run
     key = tmp_path / "accounts.key"
     create_key_file(str(key))  # distributed to every machine (the same file)
     url = postgres.create_database("fleet")
-    common = ("--state-url", redis.url, "--account-key-file", str(key), "--db-timeout", "1")
+    common = ("--state-url", redis.url, "--db-timeout", "1")
     servers: list[RunningServer] = []
     try:
-        for _ in range(2):
-            servers.append(start_server(tmp_path, *common, db=url))  # type: ignore[arg-type]
+        # Both spellings of the key-file flag: --account-key-file and --accounts-key-file.
+        for flag in ("--account-key-file", "--accounts-key-file"):
+            servers.append(
+                start_server(tmp_path, *common, flag, str(key), db=url)  # type: ignore[arg-type]
+            )
         yield postgres, url, key, servers
     finally:
         for server in servers:
