@@ -20,31 +20,63 @@ from twisted.web import server
 from twisted.web.wsgi import WSGIResource
 
 from soap_service.soap import types as t
-from soap_service.soap.service import build_service
+from soap_service.soap.service import OperationLoader, build_service
 from soap_service.store import database
-from soap_service.store.traffic_store import TrafficStore
+from soap_service.store.traffic_store import TrafficStore, load_network
 
 
-class ThreadStore:
-    """One TrafficStore (one SQLite connection) per WSGI thread, as a hand-written app would."""
+class InlineSqliteEngine:
+    """The store's engine interface run inline on the calling WSGI thread, one SQLite
+    connection per thread, as a hand-written synchronous app would do (no thread hop)."""
+
+    kind = "sqlite"
 
     def __init__(self, db_path: str) -> None:
         self._db_path = db_path
         self._local = threading.local()
 
-    def _store(self) -> TrafficStore:
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = TrafficStore(database.connect(self._db_path))
-        return store
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = database.open_sqlite(self._db_path)
+        return conn
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store(), name)
+    async def fetchall(self, sql: str, params: Any = ()) -> list[Any]:
+        return list(self._conn().execute(sql, tuple(params)).fetchall())
+
+    async def fetchone(self, sql: str, params: Any = ()) -> Any:
+        return self._conn().execute(sql, tuple(params)).fetchone()
+
+    async def transaction(self, steps: Any) -> list[int]:
+        conn = self._conn()
+        counts = []
+        with database.transaction(conn):
+            for sql, params, many in steps:
+                before = conn.total_changes
+                if many:
+                    conn.executemany(sql, params)
+                else:
+                    conn.execute(sql, tuple(params))
+                counts.append(conn.total_changes - before)
+        return counts
+
+
+def _run_inline(coroutine: Any) -> None:
+    """Drive a coroutine that never suspends (InlineSqliteEngine's never do)."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    raise RuntimeError("the inline store suspended")
 
 
 def build_wsgi_app(db_path: str) -> WsgiApplication:
     """The plain Spyne WSGI application over the database at `db_path`."""
-    store: Any = ThreadStore(db_path)
+    conn = database.connect(db_path)
+    network = load_network(conn)
+    conn.close()
+    store: Any = TrafficStore(InlineSqliteEngine(db_path), network)  # type: ignore[arg-type]
+    loader = OperationLoader(store)
     app = Application(
         [build_service(store)],
         tns=t.NS,
@@ -52,6 +84,8 @@ def build_wsgi_app(db_path: str) -> WsgiApplication:
         in_protocol=Soap11(validator="lxml"),
         out_protocol=Soap11(),
     )
+    # The operations take their data from ctx.udc, filled here on the WSGI thread.
+    app.event_manager.add_listener("method_call", lambda ctx: _run_inline(loader(ctx)))
     return WsgiApplication(app)
 
 

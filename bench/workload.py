@@ -71,22 +71,23 @@ def write_requests(path: Path, count: int, *, secured: bool) -> Path:
 def seed_database(path: Path) -> None:
     """Create the database with the sample network and a recent observation on every segment,
     so answers carry live speeds rather than all-stale free-flow values."""
-    from soap_service.domain import Observation
-    from soap_service.store import database, sample_network
-    from soap_service.store.traffic_store import TrafficStore
+    import asyncio
 
-    conn = database.connect(str(path))
-    try:
-        sample_network.load_if_empty(conn)
-        store = TrafficStore(conn)
-        now = store.now().replace(microsecond=0)
-        segment_ids = [
-            seg.id for hw in store.highways() for segs in hw.segments.values() for seg in segs
-        ]
-        batch = [
-            Observation(f"bench-{seg}", seg, now - dt.timedelta(seconds=30), 40.0 + i % 50)
-            for i, seg in enumerate(segment_ids)
-        ]
-        store.report(batch)
-    finally:
-        conn.close()
+    from soap_service.domain import Observation
+    from soap_service.store.traffic_store import open_traffic_store
+
+    store = open_traffic_store(str(path))
+    now = store.now().replace(microsecond=0)
+    segment_ids = [
+        seg.id for hw in store.highways() for segs in hw.segments.values() for seg in segs
+    ]
+    batch = [
+        Observation(f"bench-{seg}", seg, now - dt.timedelta(seconds=30), 40.0 + i % 50)
+        for i, seg in enumerate(segment_ids)
+    ]
+
+    async def seed() -> None:
+        await store.report(batch)
+        await store.engine.close()
+
+    asyncio.run(seed())

@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_users_parser(commands)  # `users add|list|remove`
 
+    from soap_service.store.db_cli import add_db_parser
+
+    add_db_parser(commands)  # `db migrate|check|backup|copy`
+
     wsdl = commands.add_parser("wsdl", help="print the WSDL contract")
     wsdl.add_argument("--public-url", help="soap:address to put in the printed contract")
     wsdl.set_defaults(handler=_wsdl)
@@ -50,12 +54,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     if settings.core.workers > 1 and workers.worker_index() is None:
         return workers.run_workers(settings)  # supervise N processes sharing one socket
+    from soap_service.web.assembly import StoreOpenError
     from soap_service.web.listener import serve
 
     try:
         return serve(settings)
     except ConfigError as exc:  # found while starting, e.g. the metrics port is taken
         print(f"highway-server: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except StoreOpenError as exc:  # missing, unreadable, damaged or unreachable database
+        print(f"highway-server: {exc}", file=sys.stderr)
         return 2
 
 

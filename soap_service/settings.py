@@ -9,7 +9,20 @@ from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.ops.settings import OpsSettings
 from soap_service.ratelimit.settings import RateLimitSettings
 from soap_service.security.settings import SecuritySettings
-from soap_service.settings_fields import int_between, positive_float, setting
+from soap_service.settings_fields import (
+    int_between,
+    non_negative_float,
+    positive_float,
+    setting,
+)
+
+
+def _db_url(text: str) -> str:
+    """Accept a path, sqlite:/// or postgresql:// URL (checked, kept as written)."""
+    from soap_service.store.database import parse_db_url
+
+    parse_db_url(text)
+    return text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +36,27 @@ class CoreSettings:
         parse=int_between(0, 65535, "a TCP port"),
         help="TCP port (0 picks a free one)",
     )
-    db: str = setting("./highway.db", flag="--db", help="SQLite database file")
+    db: str = setting(
+        "./highway.db",
+        flag="--db",
+        parse=_db_url,
+        help="database: a SQLite file (PATH or sqlite:///PATH, embedded) or "
+        "postgresql://USER@HOST:PORT/DB shared by several machines",
+    )
+    db_timeout_seconds: float = setting(
+        3.0,
+        flag="--db-timeout",
+        parse=positive_float,
+        help="longest a request waits for the database (locks, connections) before "
+        "answering 503 Server.Unavailable with Retry-After",
+    )
+    accounts_cache_seconds: float = setting(
+        1.0,
+        flag="--accounts-cache-seconds",
+        parse=non_negative_float,
+        help="how long an account read from the database is reused; accounts changed on any "
+        "machine take effect within this time (0: read per request)",
+    )
     public_url: str | None = setting(
         None,
         flag="--public-url",

@@ -64,6 +64,7 @@ def start_server(
     env: dict[str, str] | None = None,
     db: Path | None = None,
     startup_timeout: float = 30.0,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> RunningServer:
     """Start `python -m soap_service serve` on 127.0.0.1 with a free port; wait until it listens."""
     db_path = db or workdir / "highway.db"
@@ -74,7 +75,7 @@ def start_server(
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=log,
-                                   stdin=subprocess.DEVNULL)
+                                   stdin=subprocess.DEVNULL, preexec_fn=preexec_fn)
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
         match = LISTENING.search(log_path.read_text(errors="replace"))

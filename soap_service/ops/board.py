@@ -6,7 +6,7 @@ network; each page is built once per data version (BoardCache) and reused until 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from html import escape
 
 from soap_service.domain import DirectionTravelTime
@@ -66,7 +66,7 @@ def _pager(page: int, pages: int, total: int, page_size: int) -> str:
             + " &middot; ".join(links) + "</p>")
 
 
-def render_board(store: TrafficStore, page: int = 1, page_size: int = PAGE_SIZE) -> str:
+async def render_board(store: TrafficStore, page: int = 1, page_size: int = PAGE_SIZE) -> str:
     """One page of the board as an HTML section: one row per highway direction."""
     rows = []
     as_of = store.now()
@@ -74,7 +74,7 @@ def render_board(store: TrafficStore, page: int = 1, page_size: int = PAGE_SIZE)
     pages = page_count(len(highways), page_size)
     page = min(max(page, 1), pages)
     for highway in highways[(page - 1) * page_size:page * page_size]:
-        for tt in store.travel_times(highway.id):
+        for tt in await store.travel_times(highway.id):
             delay = tt.total_minutes - tt.free_flow_minutes
             worst = _worst(tt)
             colour = COLOURS.get(worst, STALE_COLOUR)
@@ -109,7 +109,8 @@ def render_board(store: TrafficStore, page: int = 1, page_size: int = PAGE_SIZE)
 class BoardCache:
     """Board pages built once per data version: repeated GET / cost a dictionary lookup."""
 
-    def __init__(self, store: TrafficStore, version: Callable[[], Hashable] | None = None,
+    def __init__(self, store: TrafficStore,
+                 version: Callable[[], Awaitable[Hashable]] | None = None,
                  page_size: int = PAGE_SIZE) -> None:
         self._store = store
         # answer_version changes on every commit (any process) and every second (asOf).
@@ -118,13 +119,13 @@ class BoardCache:
         self._built: Hashable = None
         self._pages: dict[int, str] = {}
 
-    def page(self, page: int) -> str:
+    async def page(self, page: int) -> str:
         """The board's page `page` (clamped to the pages that exist)."""
-        version = self._version()
+        version = await self._version()
         if version != self._built:
             self._built, self._pages = version, {}
         page = min(max(page, 1), page_count(len(self._store.highways()), self._page_size))
         html = self._pages.get(page)
         if html is None:
-            html = self._pages[page] = render_board(self._store, page, self._page_size)
+            html = self._pages[page] = await render_board(self._store, page, self._page_size)
         return html

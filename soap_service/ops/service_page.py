@@ -7,7 +7,7 @@ scripts and no external assets: the Content-Security-Policy forbids both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from html import escape
 from typing import Any
 
@@ -136,13 +136,13 @@ def render_static(settings: Any) -> tuple[str, str]:
     return head, tail
 
 
-def service_page_route(service: Any) -> Callable[[frozenset[str]], Reply]:
+def service_page_route(service: Any) -> Callable[[frozenset[str]], Awaitable[Reply]]:
     """GET / and HEAD /: the static documentation around a freshly rendered board."""
     head, tail = render_static(service.settings)
     board = BoardCache(service.store)
 
-    def route(query: frozenset[str]) -> Reply:
-        body = head + board.page(_page_number(query)) + tail
+    async def route(query: frozenset[str]) -> Reply:
+        body = head + await board.page(_page_number(query)) + tail
         return Reply(200, body.encode("utf-8"), HEADERS, content_type=HTML)
 
     return route

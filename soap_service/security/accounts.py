@@ -6,6 +6,7 @@ import dataclasses
 import re
 import sqlite3
 import time
+from typing import Any, Protocol
 
 from cryptography import x509
 
@@ -66,10 +67,23 @@ def _row(row: tuple[str, str, str | None, bytes | None, str | None]) -> Account:
     return Account(row[0], row[1], row[2], row[3], row[4])
 
 
-class AccountStore:
-    """Reads and writes accounts through a migrated SQLite connection (autocommit mode)."""
+class AccountLookup(Protocol):
+    """How the serving path finds accounts: coroutines (store/account_directory.py)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    async def get(self, name: str) -> Account | None:
+        """The account with this name, or None."""
+        ...
+
+    async def by_cert_subject(self, subject: str) -> Account | None:
+        """The account mapped to this certificate subject DN, or None."""
+        ...
+
+
+class AccountStore:
+    """Reads and writes accounts through a migrated connection from store.database.connect()
+    (SQLite or PostgreSQL, autocommit mode); for the command line and start-up."""
+
+    def __init__(self, conn: Any) -> None:
         self._conn = conn
 
     def add(

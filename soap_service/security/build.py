@@ -5,11 +5,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import sqlite3
 from typing import Any
 
 from soap_service.ratelimit.auth_failures import AuthFailureThrottle, HashingQueue, Window
-from soap_service.security.accounts import AccountStore
+from soap_service.security.accounts import AccountLookup
 from soap_service.security.authorization import AuthorizationStage
 from soap_service.security.certs import CertificateTrust, load_ca_bundle
 from soap_service.security.demo import ensure_demo_account
@@ -28,28 +27,39 @@ log = logging.getLogger("highway.security")
 
 
 def load_digest_box(settings: SecuritySettings, db_path: str) -> DigestSecretBox | None:
-    """The key for PasswordDigest secrets, or None (digest logins then all fail) if absent."""
-    path = settings.account_key_file or default_key_path(db_path)
-    if not os.path.exists(path):
+    """The key for PasswordDigest secrets, or None (digest logins then all fail) if absent.
+
+    Without --account-key-file the key sits next to a SQLite file; a PostgreSQL store shared
+    by several machines has no such place, so the key file must be configured (the same file
+    on every machine)."""
+    from soap_service.store.database import parse_db_url
+
+    target = parse_db_url(db_path)
+    path = settings.digest_key_file or (
+        default_key_path(target.location) if target.is_sqlite else None
+    )
+    if path is None or not os.path.exists(path):
         return None
     return DigestSecretBox.from_file(path)
 
 
 def build_security_stages(
     settings: SecuritySettings,
-    conn: sqlite3.Connection,
+    conn: Any,
     replay_cache: ReplayCache,
     *,
     db_path: str,
     loopback_listener: bool = False,
+    accounts: AccountLookup,
 ) -> list[Any]:
     """WS-Security -> mTLS identity -> authorization, in that order, ready for the pipeline.
 
-    `conn` is a migrated database connection; `replay_cache` is the shared state backend's
-    cache (memory or Redis). With no accounts yet and a loopback listener, a demo account is
-    created and its password printed. Raises ValueError/OSError for an unreadable CA or key.
+    `conn` is a migrated synchronous connection (for the demo account at start);
+    `accounts` is the serving path's asynchronous lookup; `replay_cache` is the shared state
+    backend's cache (memory or Redis). With no accounts yet and a loopback listener, a demo
+    account is created and its password printed. Raises ValueError/OSError for an unreadable
+    CA or key.
     """
-    accounts = AccountStore(conn)
     if settings.require_authentication:
         ensure_demo_account(conn, loopback=loopback_listener)
     replay = ReplayGuard(replay_cache, settings.replay_window_seconds)

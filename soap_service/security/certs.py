@@ -15,7 +15,7 @@ from cryptography.x509.verification import (
 )
 
 from soap_service.security import errors
-from soap_service.security.accounts import Account, AccountStore, subject_of
+from soap_service.security.accounts import Account, AccountLookup, subject_of
 
 MIN_RSA_BITS = 2048
 
@@ -35,14 +35,14 @@ class CertificateTrust:
     def __init__(
         self,
         anchors: list[x509.Certificate],
-        accounts: AccountStore,
+        accounts: AccountLookup,
         clock: Callable[[], datetime.datetime] | None = None,
     ) -> None:
         self._store = Store(anchors)
         self._accounts = accounts
         self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
 
-    def account_for(self, cert: x509.Certificate) -> Account:
+    async def account_for(self, cert: x509.Certificate) -> Account:
         """The account this certificate authenticates, or a WS-Security fault
         (`check_trusted`, then `mapped_account`).
 
@@ -50,7 +50,7 @@ class CertificateTrust:
         Not chaining to our CA, weak key, or no mapped account: wsse:FailedAuthentication.
         """
         self.check_trusted(cert)
-        return self.mapped_account(cert)
+        return await self.mapped_account(cert)
 
     def check_trusted(self, cert: x509.Certificate) -> None:
         """Validity period, key strength and chain to --wss-ca; raises a WS-Security fault."""
@@ -81,12 +81,12 @@ class CertificateTrust:
             reason = f"certificate not trusted by --wss-ca: {exc}"
             raise errors.failed_authentication(reason) from exc
 
-    def mapped_account(self, cert: x509.Certificate) -> Account:
+    async def mapped_account(self, cert: x509.Certificate) -> Account:
         """The account mapped to an already trusted certificate's subject, or
         wsse:FailedAuthentication. The signature stage calls it only after the signature
         verified, so a public certificate with a forged signature cannot tell mapped
         subjects from unmapped ones (both get wsse:FailedCheck)."""
-        account = self._accounts.by_cert_subject(subject_of(cert))
+        account = await self._accounts.by_cert_subject(subject_of(cert))
         if account is None:
             raise errors.failed_authentication(
                 f"no account for certificate subject {subject_of(cert)[:120]!r}"

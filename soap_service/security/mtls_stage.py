@@ -4,7 +4,7 @@ with any WS-Security identity in the same request."""
 from __future__ import annotations
 
 from soap_service.security import errors
-from soap_service.security.accounts import AccountStore, subject_of
+from soap_service.security.accounts import AccountLookup, subject_of
 from soap_service.security.principal import Principal
 from soap_service.web.exchange import Exchange
 
@@ -19,7 +19,7 @@ class ClientCertificateStage:
 
     name = "mtls-identity"
 
-    def __init__(self, accounts: AccountStore) -> None:
+    def __init__(self, accounts: AccountLookup) -> None:
         self._accounts = accounts
 
     async def __call__(self, exchange: Exchange) -> None:
@@ -28,7 +28,7 @@ class ClientCertificateStage:
         if cert is None:
             return
         subject = subject_of(cert)
-        account = self._accounts.by_cert_subject(subject)
+        account = await self._accounts.by_cert_subject(subject)
         if account is None:
             raise errors.failed_authentication(
                 f"no account for client certificate subject {subject[:120]!r}"

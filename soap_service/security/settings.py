@@ -101,8 +101,19 @@ class SecuritySettings:
     account_key_file: str | None = setting(
         None,
         flag="--account-key-file",
-        help="key file encrypting PasswordDigest secrets at rest (default: <db>.accounts-key)",
+        help="key file encrypting PasswordDigest secrets at rest (default: <db>.accounts-key "
+        "for SQLite; required with PostgreSQL: the same file on every machine)",
     )
+    accounts_key_file: str | None = setting(
+        None,
+        flag="--accounts-key-file",
+        help="the same as --account-key-file (the spelling issue 13 uses)",
+    )
+
+    @property
+    def digest_key_file(self) -> str | None:
+        """The configured account key file, whichever spelling gave it."""
+        return self.account_key_file or self.accounts_key_file
 
     @property
     def replay_window_seconds(self) -> float:

@@ -93,7 +93,7 @@ class SignatureVerifier:
         self._trust.check_trusted(cert)
         self._check_cryptography(signature, targets, cert)
         # Mapped only after the signature verified: no account-name oracle (see mapped_account).
-        account = self._trust.mapped_account(cert)
+        account = await self._trust.mapped_account(cert)
         value = children(signature, SIGNATURE_VALUE)
         await self._replay.first_use("sig", account.name, text_of(value[0]).encode("ascii"))
         return Principal(account.name, account.role, "x509-signature")

@@ -16,7 +16,7 @@ from lxml import etree
 from soap_service.faults import WSSE_NS, WSU_NS
 from soap_service.ratelimit.auth_failures import AuthFailureThrottle, HashingQueue
 from soap_service.security import errors
-from soap_service.security.accounts import Account, AccountStore
+from soap_service.security.accounts import Account, AccountLookup
 from soap_service.security.digest_secrets import DigestSecretBox
 from soap_service.security.passwords import (
     VerifiedPasswordCache,
@@ -77,7 +77,7 @@ class UsernameTokenVerifier:
     def __init__(
         self,
         settings: SecuritySettings,
-        accounts: AccountStore,
+        accounts: AccountLookup,
         replay: ReplayGuard,
         *,
         digest_box: DigestSecretBox | None = None,
@@ -119,7 +119,7 @@ class UsernameTokenVerifier:
 
         # Password text is kept verbatim: whitespace may be part of a password.
         password = password_el.text or ""
-        account = self._accounts.get(username)
+        account = await self._accounts.get(username)
         method = "password-digest" if is_digest else "password-text"
         # A password verified recently passes without the failure throttle or the hashing
         # queue: a legitimate caller is not slowed down while its account is under attack.

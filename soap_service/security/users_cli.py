@@ -22,10 +22,13 @@ def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--db", default=os.environ.get("HIGHWAY_DB", "./highway.db"),
-        help="SQLite database file (default: $HIGHWAY_DB or ./highway.db)",
+        help="database: a SQLite file, sqlite:///PATH or postgresql://USER@HOST:PORT/DB "
+        "(default: $HIGHWAY_DB or ./highway.db)",
     )
     common.add_argument(
-        "--account-key-file", default=os.environ.get("HIGHWAY_ACCOUNT_KEY_FILE"),
+        "--account-key-file", "--accounts-key-file", dest="account_key_file",
+        default=os.environ.get("HIGHWAY_ACCOUNT_KEY_FILE")
+        or os.environ.get("HIGHWAY_ACCOUNTS_KEY_FILE"),
         help="key file for PasswordDigest secrets (default: <db>.accounts-key)",
     )
 
@@ -75,6 +78,17 @@ def read_password(stdin: TextIO) -> str:
     return password
 
 
+def _default_key_path(db: str) -> str:
+    """The key file beside a SQLite database; a shared PostgreSQL store needs it configured."""
+    from soap_service.store.database import parse_db_url
+
+    target = parse_db_url(db)
+    if not target.is_sqlite:
+        raise AccountError("--digest with a PostgreSQL database needs --account-key-file "
+                           "(the same key file on every machine)")
+    return default_key_path(target.location)
+
+
 def _store(args: argparse.Namespace) -> AccountStore:
     from soap_service.store import database
 
@@ -101,7 +115,7 @@ def _add(args: argparse.Namespace, stdin: TextIO | None = None) -> int:
         password = read_password(stdin) if wants_password else None
         box = None
         if args.digest:
-            key_path = args.account_key_file or default_key_path(args.db)
+            key_path = args.account_key_file or _default_key_path(args.db)
             box = DigestSecretBox.from_file(key_path, create=True)
         account = _store(args).add(
             args.name, args.role, password=password, digest_box=box,

@@ -2,7 +2,8 @@
 
 Building a response is most of Spyne's cost per request (see docs/ARCHITECTURE.md and the
 benchmark), yet a GetTravelTimes answer only changes when observations are committed (by this
-process or another worker: the store's `answer_version()` sees both) or when the clock moves
+by any process on any machine sharing the database: the store's `answer_version()` reads the
+data version those commits bump) or when the clock moves
 on to the next second (asOf is given to the second, and observations age out of the speed
 window with time). Entries are therefore valid for one data version within one wall-clock
 second. Only the response bytes are reused: every request still goes through the whole
@@ -12,7 +13,7 @@ the runner looks here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 
 # Operations whose answer is a pure function of their arguments and the store's data.
 CACHEABLE_OPERATIONS = frozenset({"GetTravelTimes", "ListHighways"})
@@ -27,7 +28,9 @@ Key = tuple[str, tuple[str | None, ...]]
 class ResponseCache:
     """Response bytes per (operation, arguments), for the current data version only."""
 
-    def __init__(self, version: Callable[[], Hashable], *, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(
+        self, version: Callable[[], Awaitable[Hashable]], *, max_entries: int = MAX_ENTRIES
+    ) -> None:
         self._version = version
         self._max_entries = max_entries
         self._seen: Hashable = None
@@ -35,9 +38,17 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Key) -> bytes | None:
+    async def get(self, key: Key) -> bytes | None:
         """The stored answer for `key` if the data has not changed since it was built."""
-        version = self._version()
+        body, _ = await self.lookup(key)
+        return body
+
+    async def lookup(self, key: Key) -> tuple[bytes | None, Hashable]:
+        """The stored answer (or None) and the data version it was checked against.
+
+        The version is read from the store on every call (one single-row query), so an
+        answer older than a write acknowledged anywhere is never served."""
+        version = await self._version()
         if version != self._seen:
             # New observations or a new second: every stored answer is out of date.
             self._entries.clear()
@@ -47,10 +58,14 @@ class ResponseCache:
             self.misses += 1
         else:
             self.hits += 1
-        return body
+        return body, version
 
-    def put(self, key: Key, body: bytes) -> None:
-        """Remember `body` as the answer for `key` under the version `get` last saw."""
+    def put(self, key: Key, body: bytes, version: Hashable = None) -> None:
+        """Remember `body` as the answer for `key`, built from data read after `version` was
+        (from `lookup`). Dropped if the version has moved on meanwhile: other requests ran
+        while this one awaited the database, and its data may predate their version."""
+        if version is not None and version != self._seen:
+            return
         if len(self._entries) >= self._max_entries:
             self._entries.clear()
         self._entries[key] = body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from spyne import Application, MethodContext
@@ -52,9 +53,18 @@ class Prepared:
 class SpyneRunner:
     """Runs Spyne's server API step by step, turning its errors into ServiceFaults."""
 
-    def __init__(self, app: Application, *, cache: ResponseCache | None = None) -> None:
+    def __init__(
+        self,
+        app: Application,
+        *,
+        load: Callable[[Any], Awaitable[None]],
+        cache: ResponseCache | None = None,
+    ) -> None:
         self._server = ServerBase(app)
         self._app = app
+        # Awaits the operation's database work (soap/service.py OperationLoader) off the
+        # reactor thread before Spyne's synchronous call.
+        self._load = load
         self.cache = cache
         # The very schema Spyne validates Bodies with (HighwaySoap11 installs the contract's).
         self._schema = app.in_protocol.validation_schema
@@ -93,17 +103,20 @@ class SpyneRunner:
             raise _fault_from_spyne(ctx.in_error)
         return ctx
 
-    def run(self, exchange: Exchange, prepared: Prepared) -> bytes:
+    async def run(self, exchange: Exchange, prepared: Prepared) -> bytes:
         """Call the operation and serialize its response; ServiceFault passes through."""
         cache, key = self.cache, prepared.key
         if cache is None or key is None:
+            await self._load(prepared.ctx)
             return self._build(prepared.ctx)
-        cached = cache.get(key)
+        cached, version = await cache.lookup(key)
         if cached is not None:
             exchange.notes["cache"] = "hit"
             return cached
-        body = self._build(prepared.ctx or self._spyne_prepare(exchange.envelope))
-        cache.put(key, body)
+        ctx = prepared.ctx or self._spyne_prepare(exchange.envelope)
+        await self._load(ctx)
+        body = self._build(ctx)
+        cache.put(key, body, version)
         return body
 
     def _build(self, ctx: Any) -> bytes:

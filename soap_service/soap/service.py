@@ -1,4 +1,9 @@
-"""The Spyne service: the three operations, each a thin call into the store."""
+"""The Spyne service: the three operations, each a thin call into the store.
+
+Spyne calls operations synchronously, and no database I/O may run on the reactor thread, so
+the store is awaited first (`OperationLoader`, called by the runner between dispatch and the
+operation) and the operation only turns that result, left in `ctx.udc`, into the answer.
+"""
 
 from __future__ import annotations
 
@@ -83,8 +88,37 @@ def build_service(store: TrafficStore) -> type[ServiceBase]:
         )
         def GetTravelTimes(ctx: Any, highway: str, direction: str | None) -> Any:  # noqa: N802
             """Current travel times for one direction, or every direction, of a highway."""
+            result: list[domain.DirectionTravelTime] = ctx.udc  # awaited by OperationLoader
+            return [_direction_out(tt) for tt in result]
+
+        @rpc(
+            t.Observation.customize(min_occurs=1, max_occurs=1000, nillable=False),
+            _returns=(t.Count.customize(min_occurs=1, nillable=False),
+                      t.Count.customize(min_occurs=1, nillable=False)),
+            _out_variable_names=("accepted", "duplicates"),
+        )
+        def ReportObservations(ctx: Any, observation: list[Any]) -> Any:  # noqa: N802
+            """Store a batch of observations atomically; idempotent on (sensorId, observedAt)."""
+            result: domain.ReportResult = ctx.udc  # stored by OperationLoader
+            return result.accepted, result.duplicates
+
+    return HighwayTrafficService
+
+
+class OperationLoader:
+    """The database work of each operation, awaited before Spyne runs the operation."""
+
+    def __init__(self, store: TrafficStore) -> None:
+        self._store = store
+
+    async def __call__(self, ctx: Any) -> None:
+        """Set ctx.udc to what the operation `ctx.descriptor` needs, or raise ServiceFault."""
+        name = ctx.descriptor.name
+        args = ctx.in_object
+        if name == "GetTravelTimes":
+            highway, direction = args[0], args[1]
             try:
-                result = store.travel_times(
+                ctx.udc = await self._store.travel_times(
                     highway, domain.Direction(str(direction)) if direction is not None else None
                 )
             except UnknownHighway:
@@ -96,22 +130,13 @@ def build_service(store: TrafficStore) -> type[ServiceBase]:
                     faults.CLIENT_UNKNOWN_DIRECTION,
                     f"Highway '{highway}' has no direction {direction}.",
                 ) from None
-            return [_direction_out(tt) for tt in result]
-
-        @rpc(
-            t.Observation.customize(min_occurs=1, max_occurs=1000, nillable=False),
-            _returns=(t.Count.customize(min_occurs=1, nillable=False),
-                      t.Count.customize(min_occurs=1, nillable=False)),
-            _out_variable_names=("accepted", "duplicates"),
-        )
-        def ReportObservations(ctx: Any, observation: list[Any]) -> Any:  # noqa: N802
-            """Store a batch of observations atomically; idempotent on (sensorId, observedAt)."""
+        elif name == "ReportObservations":
             batch = [
                 domain.Observation(o.sensorId, o.segmentId, o.observedAt, float(o.speedKph))
-                for o in observation
+                for o in args[0]
             ]
             try:
-                result = store.report(batch)
+                ctx.udc = await self._store.report(batch)
             except InvalidObservation as exc:
                 code = (
                     faults.CLIENT_UNKNOWN_SEGMENT
@@ -122,9 +147,6 @@ def build_service(store: TrafficStore) -> type[ServiceBase]:
                     code, f"{exc} (batch refused, nothing stored)",
                     detail={"observationIndex": str(exc.index)},
                 ) from None
-            return result.accepted, result.duplicates
-
-    return HighwayTrafficService
 
 
 def build_application(store: TrafficStore) -> Application:

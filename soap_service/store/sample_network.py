@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from importlib import resources
+from typing import Any
+
+from soap_service.store.database import transaction
 
 
 def sample_rows() -> tuple[
@@ -29,15 +31,15 @@ def sample_rows() -> tuple[
     return highways, segments
 
 
-def load_if_empty(conn: sqlite3.Connection) -> bool:
-    """Load the sample network when the database has no highways; True if it loaded."""
+def load_if_empty(conn: Any) -> bool:
+    """Load the sample network when the database has no highways; True if it loaded.
+
+    `conn` is a connection from database.connect() (either engine)."""
     if conn.execute("SELECT 1 FROM highways LIMIT 1").fetchone():
         return False
     highways, segments = sample_rows()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if conn.execute("SELECT 1 FROM highways LIMIT 1").fetchone():  # another worker won
-            conn.execute("ROLLBACK")
+    with transaction(conn, serialize=True):
+        if conn.execute("SELECT 1 FROM highways LIMIT 1").fetchone():  # another starter won
             return False
         conn.executemany("INSERT INTO highways (id, name) VALUES (?, ?)", highways)
         conn.executemany(
@@ -45,8 +47,4 @@ def load_if_empty(conn: sqlite3.Connection) -> bool:
             " length_km, free_flow_kph) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             segments,
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return True

@@ -18,10 +18,12 @@ from soap_service.settings import ServerSettings
 from soap_service.settings_loader import ConfigError
 from soap_service.soap.response_cache import ResponseCache
 from soap_service.soap.runner import SpyneRunner
-from soap_service.soap.service import build_application
+from soap_service.soap.service import OperationLoader, build_application
 from soap_service.state.shared import open_state
 from soap_service.store import database, sample_network
-from soap_service.store.traffic_store import TrafficStore
+from soap_service.store.account_directory import AccountDirectory
+from soap_service.store.engines import open_engine
+from soap_service.store.traffic_store import TrafficStore, load_network
 from soap_service.web.pipeline import ExchangeObserver, Pipeline
 from soap_service.web.routes import ReadinessProbe
 from soap_service.web.stages import Stage
@@ -39,26 +41,53 @@ class Service:
     parts: dict[str, Any]
 
 
-def open_store(settings: ServerSettings) -> TrafficStore:
-    """Open the database, migrate it, and load the sample network into an empty one."""
-    conn = database.connect(settings.core.db)
-    if settings.core.load_sample_data:
-        sample_network.load_if_empty(conn)
-    store = TrafficStore(conn, window=dt.timedelta(minutes=settings.core.speed_window_minutes))
+class StoreOpenError(Exception):
+    """The database named by --db cannot be used at start (one line for the operator)."""
+
+
+def open_store(settings: ServerSettings) -> tuple[TrafficStore, Any]:
+    """Open the database, migrate it, load the sample network into an empty one; returns the
+    serving store and the synchronous start-up connection (accounts, demo account).
+
+    This runs before the reactor serves anything, so blocking here is fine; StoreOpenError
+    says in one line why the database is unusable."""
+    target = database.parse_db_url(settings.core.db)
+    try:
+        conn = database.connect(settings.core.db)
+        if settings.core.load_sample_data:
+            sample_network.load_if_empty(conn)
+        network = load_network(conn)
+    except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg/OS errors: all mean unusable
+        raise StoreOpenError(
+            f"cannot use the database {target.display()}: {_first_line(exc)}"
+        ) from exc
+    engine = open_engine(target, timeout_s=settings.core.db_timeout_seconds)
+    store = TrafficStore(
+        engine, network, window=dt.timedelta(minutes=settings.core.speed_window_minutes)
+    )
     try:
         # Never serve answers the published contract would reject (limits read from the XSD).
         check_network(store.highways())
     except NetworkOutsideContract as exc:
-        raise ConfigError(f"cannot serve the network in {settings.core.db}: {exc}") from exc
-    return store
+        raise ConfigError(f"cannot serve the network in {target.display()}: {exc}") from exc
+    return store, conn
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def build_service(settings: ServerSettings, reactor: Any) -> Service:
     """Assemble the request path for one process."""
-    store = open_store(settings)
+    store, conn = open_store(settings)
     # Read answers are reused while the data holds; the full request path still runs.
-    runner = SpyneRunner(build_application(store), cache=ResponseCache(store.answer_version))
-    parts: dict[str, Any] = {"reactor": reactor}
+    runner = SpyneRunner(
+        build_application(store), load=OperationLoader(store),
+        cache=ResponseCache(store.answer_version),
+    )
+    parts: dict[str, Any] = {"reactor": reactor, "store_health": store.engine.health}
+    accounts = AccountDirectory(store.engine, ttl_seconds=settings.core.accounts_cache_seconds)
 
     # Shared state (memory:// or Redis): rate-limit counters and the WS-Security replay cache;
     # the security stages take `state.replay_cache` (Redis: shared, fails closed when down).
@@ -73,9 +102,11 @@ def build_service(settings: ServerSettings, reactor: Any) -> Service:
     before_operation: list[Stage] = []
     # WS-Security -> mTLS identity -> authorization; accounts live in the same database.
     before_operation.extend(build_security_stages(
-        settings.security, database.connect(settings.core.db), state.replay_cache,
+        settings.security, conn, state.replay_cache,
         db_path=settings.core.db, loopback_listener=is_loopback_host(settings.core.host),
+        accounts=accounts,
     ))
+    conn.close()  # start-up work is done; serving uses the asynchronous engine
     # Per-principal limit: after the security stages (they must be listed above this line).
     before_operation.extend(rate_limiting.after_authorization)
     # Operations: JSON/text access log, metrics (with --metrics-port), Redis readiness.
@@ -92,9 +123,7 @@ def build_service(settings: ServerSettings, reactor: Any) -> Service:
         observers=observers,
     )
 
-    def database_ready() -> str | None:
-        store.ping()
-        return None
-
+    # Learnt from every database call and re-checked every second by StoreMonitor.
+    database_ready = store.engine.health.probe
     readiness: list[ReadinessProbe] = [("database", database_ready), *ops.readiness]
     return Service(settings, store, pipeline, readiness, parts)

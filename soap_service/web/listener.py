@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import signal
 import sys
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.web import server
 
 from soap_service.frontdoor.http_checks import check_soap_post
@@ -18,7 +20,7 @@ from soap_service.security.build import is_loopback_host
 from soap_service.settings import ServerSettings
 from soap_service.web.assembly import Service, build_service
 from soap_service.web.exchange import TransportInfo
-from soap_service.web.resource import SOAP_PATH, HighwayResource
+from soap_service.web.resource import SOAP_PATH, GetRoute, HighwayResource
 from soap_service.web.routes import contract_route, healthz_route, readyz_route
 
 log = logging.getLogger("highway.server")
@@ -64,7 +66,7 @@ def transport_info_factory(settings: ServerSettings) -> Any:
 def build_site(service: Service, reactor: Any) -> tuple[server.Site, HighwayResource]:
     """The Site serving every route through one HighwayResource (the contract route is added
     once the listening address, and so the advertised endpoint, is known)."""
-    routes = {
+    routes: dict[str, GetRoute] = {
         "/healthz": healthz_route,
         "/readyz": readyz_route(service.readiness),
         "/": service_page_route(service),  # ops/service_page.py: docs, samples, live board
@@ -107,10 +109,16 @@ def listen(site: server.Site, settings: ServerSettings, reactor: Any) -> Any:
 def serve(settings: ServerSettings) -> int:
     """Run the service until SIGTERM/SIGINT; in-flight requests finish before exit."""
     reactor = install_reactor()
+    # A file-size limit (ulimit -f) must fail the write (SQLite: disk full -> 503), not kill us.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     service = build_service(settings, reactor)
     site, resource = build_site(service, reactor)
     port = listen(site, settings, reactor)
     start_ops(service, resource, reactor)  # metrics listener, Redis readiness checks
+    from soap_service.store.health import StoreMonitor
+
+    monitor = StoreMonitor(service.store.engine, reactor)  # /readyz sees outages and recovery
+    reactor.callWhenRunning(monitor.start)
     # With --port 0 the advertised endpoint needs the port actually bound.
     endpoint = settings.endpoint_url(port.getHost().port)
     resource.add_get_route(SOAP_PATH, contract_route(endpoint))
@@ -126,6 +134,12 @@ def serve(settings: ServerSettings) -> int:
         return waiting
 
     reactor.addSystemEventTrigger("before", "shutdown", drain)
+
+    def close_store() -> Any:
+        monitor.stop()
+        return Deferred.fromFuture(asyncio.ensure_future(service.store.engine.close()))
+
+    reactor.addSystemEventTrigger("after", "shutdown", close_store)
     bound = dataclasses.replace(settings.core, public_url=None)
     local = dataclasses.replace(settings, core=bound).endpoint_url(port.getHost().port)
     print(f"highway-server listening on {local} (advertised endpoint {endpoint}, "

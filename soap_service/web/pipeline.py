@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from soap_service import faults
 from soap_service.faults import ServiceFault
 from soap_service.soap.runner import SpyneRunner
+from soap_service.store.errors import StoreUnavailable, unavailable_fault
 from soap_service.web.exchange import Exchange, Reply
 from soap_service.web.stages import EnvelopeGuard, Stage
 
@@ -42,12 +43,15 @@ class Pipeline:
             prepared = self._runner.prepare(exchange)  # schema validation, dispatch
             for stage in self._before_operation:
                 await stage(exchange)
-            body = self._runner.run(exchange, prepared)
+            body = await self._runner.run(exchange, prepared)
             reply = Reply(200, body, tuple(exchange.response_headers))
             fault: ServiceFault | None = None
         except ServiceFault as exc:
             fault = exc
             reply = fault_reply(exc, exchange)
+        except StoreUnavailable as exc:  # locked past the bound, down, full, read-only
+            fault = unavailable_fault(exc)
+            reply = fault_reply(fault, exchange)
         except Exception:  # noqa: BLE001 - any bug must still end in a SOAP fault
             log.exception("unhandled error correlation_id=%s", exchange.correlation_id)
             fault = ServiceFault(

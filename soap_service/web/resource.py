@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -21,8 +22,11 @@ from soap_service.web.stages import Stage
 log = logging.getLogger("highway.http")
 
 SOAP_PATH = "/soap"
+# After the last in-flight reply is handed to its transport, before shutdown may proceed.
+FLUSH_GRACE_SECONDS = 0.1
 # A GET route answers given the names in the request's query string (`?wsdl` -> {"wsdl"}).
-GetRoute = Callable[[frozenset[str]], Reply]
+# A route may return an awaitable (it then runs as a task, e.g. to read the database).
+GetRoute = Callable[[frozenset[str]], "Reply | Awaitable[Reply]"]
 
 
 class HighwayResource(resource.Resource):
@@ -63,7 +67,11 @@ class HighwayResource(resource.Resource):
             if method in ("GET", "HEAD") and path in self._get_routes:
                 if self._get_limit is not None and path in self._limited_get_paths:
                     return self._limited_get(request, method, path, headers, correlation_id)
-                return self._write(request, self._get_routes[path](_query_names(request.uri)))
+                answer = self._get_routes[path](_query_names(request.uri))
+                if inspect.isawaitable(answer):  # a route that reads the database
+                    self._tasks.add(asyncio.ensure_future(self._respond_get(request, answer)))
+                    return server.NOT_DONE_YET
+                return self._write(request, answer)
             if path == SOAP_PATH and method != "POST":
                 raise _method_not_allowed("GET, HEAD, POST")
             if path != SOAP_PATH and path in self._get_routes:
@@ -94,6 +102,8 @@ class HighwayResource(resource.Resource):
     def _limited_get(self, request: server.Request, method: str, path: str,
                      headers: dict[str, str], correlation_id: str) -> Any:
         """Count a GET against the per-IP limit (awaited: Redis may hold the counters)."""
+        from soap_service.store.errors import StoreUnavailable, unavailable_fault
+
         exchange = Exchange(correlation_id=correlation_id, method=method, path=path,
                             headers=headers, body=b"", transport=self._transport_info(request))
         route = self._get_routes[path]
@@ -103,7 +113,8 @@ class HighwayResource(resource.Resource):
         async def answer() -> None:
             try:
                 await limit(exchange)
-                reply = route(_query_names(request.uri))
+                routed = route(_query_names(request.uri))
+                reply = await routed if inspect.isawaitable(routed) else routed
                 reply = dataclasses.replace(
                     reply, headers=(*reply.headers, *exchange.response_headers))
             except ServiceFault as fault:
@@ -112,6 +123,10 @@ class HighwayResource(resource.Resource):
                                ("X-Correlation-ID", correlation_id)))
                 log.info("refused method=%s status=%d code=%s cid=%s",
                          method[:10], fault.http_status, fault.short_code, correlation_id)
+            except StoreUnavailable as exc:
+                outage = unavailable_fault(exc)
+                reply = Reply(outage.http_status, faults.render_fault(outage, correlation_id),
+                              (*outage.headers, ("X-Correlation-ID", correlation_id)))
             except Exception:  # noqa: BLE001 - a bug must still end the request with a fault
                 log.exception("GET %s failed cid=%s", path, correlation_id)
                 failure = ServiceFault(faults.SERVER, "The service could not answer.")
@@ -150,10 +165,33 @@ class HighwayResource(resource.Resource):
         finally:
             self._tasks.discard(asyncio.current_task())
             self.in_flight -= 1
-            if self.in_flight == 0:
+            if self.in_flight == 0 and self._idle_waiters:
                 waiters, self._idle_waiters = self._idle_waiters, []
+                # The last reply is still in the transport's buffer: give the loop a moment to
+                # send it before shutdown closes the connections.
+                loop = asyncio.get_running_loop()
                 for waiter in waiters:
-                    waiter.callback(None)
+                    loop.call_later(FLUSH_GRACE_SECONDS, waiter.callback, None)
+
+    async def _respond_get(self, request: server.Request, answer: Awaitable[Reply]) -> None:
+        """Send an asynchronous GET route's reply (a store outage becomes a 503 fault)."""
+        from soap_service.store.errors import StoreUnavailable, unavailable_fault
+
+        gone = {"yes": False}
+        request.notifyFinish().addErrback(lambda _: gone.update(yes=True))
+        try:
+            try:
+                reply = await answer
+            except StoreUnavailable as exc:
+                fault = unavailable_fault(exc)
+                correlation_id = faults.new_correlation_id()
+                reply = Reply(fault.http_status, faults.render_fault(fault, correlation_id),
+                              (*fault.headers, ("X-Correlation-ID", correlation_id)))
+            if not gone["yes"]:
+                request.write(self._write(request, reply))
+                request.finish()
+        finally:
+            self._tasks.discard(asyncio.current_task())
 
     def _write(self, request: server.Request, reply: Reply) -> bytes:
         """Set status and headers; return the body for the caller to send."""

@@ -3,66 +3,94 @@ does, and never let a request skip validation or authentication."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench import workload
 from soap_service.domain import Observation
 from soap_service.soap.response_cache import ResponseCache
-from soap_service.store import database, sample_network
-from soap_service.store.traffic_store import TrafficStore
+from soap_service.store.traffic_store import open_traffic_store
 from tests.conftest import ROOT, RunningServer
 from tests.soap_helpers import envelope, request, travel_times_body
 
 
+def _version_of(box: list[int]) -> Callable[[], Awaitable[int]]:
+    async def version() -> int:
+        return box[0]
+
+    return version
+
+
 def test_entries_live_for_one_version() -> None:
     version = [1]
-    cache = ResponseCache(lambda: version[0])
+    cache = ResponseCache(_version_of(version))
     key = ("GetTravelTimes", ("217", "NB"))
-    assert cache.get(key) is None
-    cache.put(key, b"answer")
-    assert cache.get(key) == b"answer"
-    assert cache.get(("GetTravelTimes", ("217", "SB"))) is None
-    version[0] = 2
-    assert cache.get(key) is None
+
+    async def scenario() -> None:
+        assert await cache.get(key) is None
+        cache.put(key, b"answer")
+        assert await cache.get(key) == b"answer"
+        assert await cache.get(("GetTravelTimes", ("217", "SB"))) is None
+        version[0] = 2
+        assert await cache.get(key) is None
+
+    asyncio.run(scenario())
     assert (cache.hits, cache.misses) == (1, 3)
 
 
+def test_an_answer_built_across_a_version_change_is_not_kept() -> None:
+    version = [1]
+    cache = ResponseCache(_version_of(version))
+    key = ("GetTravelTimes", ("217", "NB"))
+
+    async def scenario() -> None:
+        _, seen = await cache.lookup(key)  # this request then awaits its query ...
+        version[0] = 2
+        assert await cache.get(("ListHighways", ())) is None  # ... another sees version 2
+        cache.put(key, b"built from version 1 data", seen)
+        assert await cache.get(key) is None
+
+    asyncio.run(scenario())
+
+
 def test_cache_is_bounded() -> None:
-    cache = ResponseCache(lambda: 0, max_entries=2)
-    for name in ("a", "b", "c"):
-        cache.get(("ListHighways", (name,)))
-        cache.put(("ListHighways", (name,)), name.encode())
-    assert cache.get(("ListHighways", ("c",))) == b"c"
-    assert cache.get(("ListHighways", ("a",))) is None
+    cache = ResponseCache(_version_of([0]), max_entries=2)
+
+    async def scenario() -> None:
+        for name in ("a", "b", "c"):
+            await cache.get(("ListHighways", (name,)))
+            cache.put(("ListHighways", (name,)), name.encode())
+        assert await cache.get(("ListHighways", ("c",))) == b"c"
+        assert await cache.get(("ListHighways", ("a",))) is None
+
+    asyncio.run(scenario())
 
 
-def _store(path: Path, clock: Callable[[], float]) -> TrafficStore:
-    conn = database.connect(str(path))
-    sample_network.load_if_empty(conn)
-    return TrafficStore(conn, clock=clock)
-
-
-def test_answer_version_sees_own_commits_other_connections_and_the_second(tmp_path: Path) -> None:
+def test_answer_version_sees_commits_of_any_store_and_the_second(tmp_path: Path) -> None:
     now = [1_800_000_000.25]
-    mine = _store(tmp_path / "t.db", lambda: now[0])
-    other = _store(tmp_path / "t.db", lambda: now[0])  # e.g. another --workers process
-    start = mine.answer_version()
-    assert mine.answer_version() == start
-    at = dt.datetime.fromtimestamp(now[0], tz=dt.UTC)
-    mine.report([Observation("s1", "217-NB-01", at, 50.0)])
-    after_own = mine.answer_version()
-    assert after_own != start  # PRAGMA data_version alone would miss this commit
-    other.report([Observation("s2", "217-NB-02", at, 50.0)])
-    after_other = mine.answer_version()
-    assert after_other != after_own
-    now[0] += 0.5
-    assert mine.answer_version() == after_other  # same second: same asOf
-    now[0] += 0.5
-    assert mine.answer_version() != after_other  # next second: asOf and ageing move on
+    mine = open_traffic_store(str(tmp_path / "t.db"), clock=lambda: now[0])
+    other = open_traffic_store(str(tmp_path / "t.db"), clock=lambda: now[0])  # another process
+
+    async def scenario() -> None:
+        start = await mine.answer_version()
+        assert await mine.answer_version() == start
+        at = dt.datetime.fromtimestamp(now[0], tz=dt.UTC)
+        await mine.report([Observation("s1", "217-NB-01", at, 50.0)])
+        after_own = await mine.answer_version()
+        assert after_own != start
+        await other.report([Observation("s2", "217-NB-02", at, 50.0)])
+        after_other = await mine.answer_version()
+        assert after_other != after_own
+        now[0] += 0.5
+        assert await mine.answer_version() == after_other  # same second: same asOf
+        now[0] += 0.5
+        assert await mine.answer_version() != after_other  # next second: asOf moves on
+
+    asyncio.run(scenario())
 
 
 def test_report_invalidates_a_cached_answer(open_server: RunningServer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,7 @@ from spyne.interface.wsdl import Wsdl11
 
 from soap_service.contract import contract
 from soap_service.soap.service import OPERATIONS, build_application
-from soap_service.store import database, sample_network
-from soap_service.store.traffic_store import TrafficStore
+from soap_service.store.traffic_store import open_traffic_store
 from tests.core.contract_shape import XS, SchemaShape
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,9 +23,8 @@ ELEMENTS = [name + suffix for name in OPERATIONS for suffix in ("", "Response")]
 
 
 def spyne_generated_schemas() -> list[etree._Element]:
-    conn = database.connect(":memory:")
-    sample_network.load_if_empty(conn)
-    app = build_application(TrafficStore(conn))
+    with tempfile.TemporaryDirectory() as directory:
+        app = build_application(open_traffic_store(str(Path(directory) / "c.db")))
     document = Wsdl11(app.interface)
     document.build_interface_document("http://localhost/soap")
     return etree.fromstring(document.get_interface_document()).findall(f".//{{{XS}}}schema")

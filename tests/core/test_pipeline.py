@@ -12,9 +12,8 @@ from soap_service.faults import ServiceFault
 from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.frontdoor.xml_guard import XmlGuard
 from soap_service.soap.runner import SpyneRunner
-from soap_service.soap.service import build_application
-from soap_service.store import database, sample_network
-from soap_service.store.traffic_store import TrafficStore
+from soap_service.soap.service import OperationLoader, build_application
+from soap_service.store.traffic_store import open_traffic_store
 from soap_service.web.exchange import Exchange, Reply, TransportInfo
 from soap_service.web.pipeline import ExchangeObserver, Pipeline
 from tests.soap_helpers import envelope, travel_times_body
@@ -40,13 +39,12 @@ class Recorder(ExchangeObserver):
 def test_a_raising_observer_does_not_lose_the_reply(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    conn = database.connect(str(tmp_path / "p.db"))
-    sample_network.load_if_empty(conn)
+    store = open_traffic_store(str(tmp_path / "p.db"))
     recorder = Recorder()
     pipeline = Pipeline(
         before_parse=[],
         guard=XmlGuard.from_settings(FrontDoorSettings()),
-        runner=SpyneRunner(build_application(TrafficStore(conn))),
+        runner=SpyneRunner(build_application(store), load=OperationLoader(store)),
         before_operation=[],
         observers=[Broken(), recorder],
     )

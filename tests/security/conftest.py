@@ -18,6 +18,8 @@ from soap_service.security.digest_secrets import DigestSecretBox, default_key_pa
 from soap_service.security.settings import SecuritySettings
 from soap_service.state.replay import MemoryReplayCache
 from soap_service.store import database
+from soap_service.store.account_directory import AccountDirectory
+from soap_service.store.engines import open_engine
 from soap_service.web.exchange import Exchange, TransportInfo
 from tests.security.pki import DAY, NOW, Issued, TestCA
 from tests.soap_helpers import envelope as soap_envelope
@@ -90,7 +92,10 @@ class Harness:
 
     def __init__(self, db: AccountsDb, settings: SecuritySettings, replay: Any) -> None:
         self.replay = replay
-        self.stages = build_security_stages(settings, db.conn, replay, db_path=str(db.path))
+        accounts = AccountDirectory(open_engine(str(db.path)), ttl_seconds=0)
+        self.stages = build_security_stages(
+            settings, db.conn, replay, db_path=str(db.path), accounts=accounts
+        )
 
     def run(
         self,

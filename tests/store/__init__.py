@@ -1,0 +1,1 @@
+"""Tests of the store on both engines (SQLite and a real PostgreSQL)."""
