@@ -77,3 +77,14 @@ def test_usage_errors_exit_code_2(open_server: RunningServer, tmp_path: Path) ->
     result = cli("--url", open_server.url, "report", str(bad))
     assert result.returncode == 2
     assert "line 2" in result.stderr
+
+
+def test_usage_errors_say_what_to_do(open_server: RunningServer) -> None:
+    version = cli("--version")
+    assert version.returncode == 0 and "highway-client" in version.stdout
+    for bad in ("0", "-1"):
+        assert cli("--timeout", bad, "highways").returncode == 2
+    no_scheme = cli("--url", "127.0.0.1:8080/soap", "highways")
+    assert no_scheme.returncode == 2 and "http://" in no_scheme.stderr
+    after = cli("highways", "--url", open_server.url, "--timeout", "5")
+    assert after.returncode == 0, after.stderr
