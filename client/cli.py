@@ -178,7 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"highway-client: {exc}", file=sys.stderr)
         return EXIT_FAULT
     except errors.TransportError as exc:
-        print(f"highway-client: {exc}", file=sys.stderr)
+        hint = ""
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            hint = ("\nhint: the server's certificate is not trusted; pass its CA bundle "
+                    "with --ca FILE.pem")
+        print(f"highway-client: {exc}{hint}", file=sys.stderr)
         return EXIT_UNREACHABLE
 
 
