@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import sys
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -40,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--url", default=os.environ.get("HIGHWAY_URL", DEFAULT_URL),
         help=f"SOAP endpoint (env HIGHWAY_URL; default {DEFAULT_URL})",
     )
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
+    parser.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per call (> 0)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_security_arguments(parser)  # --username/--digest/--cert/--key/--tls-client-*/--ca
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -56,16 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
         "file", help="CSV with header sensor_id,segment_id,observed_at,speed_kph ('-' = stdin)"
     )
     add_report_arguments(report)  # client/report_cmd.py: batches, progress, resumption
-    for sub in (highways, tt, report):  # --json also after the command name
+    for sub in (highways, tt, report):  # global options also after the command name
         sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                          help="print JSON instead of a table")
+        sub.add_argument("--url", default=argparse.SUPPRESS, help="SOAP endpoint")
+        sub.add_argument("--timeout", type=_seconds, default=argparse.SUPPRESS,
+                         help="seconds per call (> 0)")
     add_simulate_arguments(commands.add_parser(
         "simulate", help="feed plausible observations for a highway (demo traffic)"))
     return parser
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("highway-traffic")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def client_from_args(args: argparse.Namespace) -> HighwayClient:
     """A HighwayClient configured from the parsed arguments."""
+    if urllib.parse.urlsplit(args.url).scheme not in ("http", "https"):
+        raise UsageError(f"--url {args.url!r} needs a scheme, e.g. http://{args.url}")
     try:
         security = security_kwargs(args, sys.stdin)
     except ValueError as exc:
@@ -154,13 +169,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except errors.ServiceFaultError as exc:
         cid = f" (correlation id {exc.correlation_id})" if exc.correlation_id else ""
-        print(f"highway-client: fault {exc.code}: {exc.message}{cid}", file=sys.stderr)
+        hint = ""
+        if isinstance(exc, errors.AuthenticationError) and not args.username:
+            hint = "\nhint: set HIGHWAY_USERNAME and HIGHWAY_PASSWORD (or pass --username)"
+        print(f"highway-client: fault {exc.code}: {exc.message}{cid}{hint}", file=sys.stderr)
         return EXIT_FAULT
     except errors.ProtocolError as exc:
         print(f"highway-client: {exc}", file=sys.stderr)
         return EXIT_FAULT
     except errors.TransportError as exc:
-        print(f"highway-client: {exc}", file=sys.stderr)
+        hint = ""
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            hint = ("\nhint: the server's certificate is not trusted; pass its CA bundle "
+                    "with --ca FILE.pem")
+        print(f"highway-client: {exc}{hint}", file=sys.stderr)
         return EXIT_UNREACHABLE
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import functools
+import os
 import re
 from collections.abc import Callable, Iterable
 from importlib import resources
@@ -64,7 +65,7 @@ class HighwayClient:
     def __init__(
         self,
         *,
-        url: str,
+        url: str | None = None,
         timeout: float = 10.0,
         session: requests.Session | None = None,
         plugins: Iterable[Any] = (),
@@ -80,6 +81,14 @@ class HighwayClient:
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
+        # Explicit arguments win; otherwise the same variables the CLI reads.
+        url = url or os.environ.get("HIGHWAY_URL")
+        if not url:
+            raise ValueError("url= is required (or set HIGHWAY_URL)")
+        if username is None:
+            username = os.environ.get("HIGHWAY_USERNAME") or None
+        if username is not None and password is None:
+            password = os.environ.get("HIGHWAY_PASSWORD") or None
         self.url = url
         self.timeout = timeout
         self.username = username
@@ -111,6 +120,11 @@ class HighwayClient:
                                      fast_reads.highways, wsdl)
             self._travel_op = FastRead(self._zeep, self._service, "GetTravelTimes",
                                        fast_reads.travel_times, wsdl)
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> HighwayClient:
+        """A client configured from HIGHWAY_URL, HIGHWAY_USERNAME and HIGHWAY_PASSWORD."""
+        return cls(**kwargs)
 
     def __repr__(self) -> str:
         user = f", username={self.username!r}, password='***'" if self.username else ""
@@ -163,7 +177,7 @@ class HighwayClient:
             {
                 "sensorId": o.sensor_id,
                 "segmentId": o.segment_id,
-                "observedAt": _aware(o.observed_at),
+                "observedAt": _require_aware(o.observed_at),
                 "speedKph": decimal.Decimal(str(round(float(o.speed_kph), 2))),
             }
             for o in observations
@@ -242,6 +256,14 @@ def _fault_detail(detail: Any) -> dict[str, str]:
 
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _require_aware(moment: dt.datetime) -> dt.datetime:
+    """An observation time must say its zone: a naive one would be guessed, and wrong."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"observed_at {moment.isoformat()} has no time zone; use e.g. "
+                         "datetime.now(datetime.UTC)")
+    return moment
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:

@@ -118,3 +118,7 @@ def fault_class(code: str) -> type[ServiceFaultError]:
     if code.startswith("Client"):
         return ValidationError
     return ServiceFaultError
+
+
+# Refusals that say when to come back (shared by the retry policy and `report`).
+RETRYABLE_FAULTS = (RateLimitedError, OverloadedError, UnavailableError)

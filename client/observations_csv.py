@@ -8,7 +8,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Collection
-from typing import TextIO
+from typing import Any, TextIO
 
 from client.models import Observation
 
@@ -23,14 +23,37 @@ MAX_REPORTED_ERRORS = 20
 
 
 class MalformedFile(ValueError):
-    """The file has malformed rows; nothing was sent. `problems` are 'line N: ...' strings."""
+    """The file has malformed rows; nothing was sent. `problems` are 'line N: ...' strings,
+    consecutive lines with the same problem grouped as 'lines N-M: ...'."""
 
-    def __init__(self, problems: list[str], total: int) -> None:
-        more = f"\n... and {total - len(problems)} more" if total > len(problems) else ""
+    def __init__(self, problems: list[str], total: int,
+                 entries: list[tuple[int, str]] | None = None,
+                 rows: list[Row] | None = None) -> None:
+        more = f"\n... and {len(problems) - MAX_REPORTED_ERRORS} more" \
+            if len(problems) > MAX_REPORTED_ERRORS else ""
         super().__init__(f"{total} malformed row(s), nothing was sent:\n  "
-                         + "\n  ".join(problems) + more)
+                         + "\n  ".join(problems[:MAX_REPORTED_ERRORS]) + more)
         self.problems = problems
         self.total = total
+        self.entries = entries or []
+        self.rows = rows or []
+
+    @classmethod
+    def from_entries(cls, entries: list[tuple[int, str]],
+                     rows: list[Row] | None = None) -> MalformedFile:
+        """Group (line, problem) pairs: a run of consecutive lines with one problem is one."""
+        return cls(group_problems(entries), len(entries), sorted(entries), rows)
+
+
+def group_problems(entries: list[tuple[int, str]]) -> list[str]:
+    """'lines 3-22: older than 7 days' for consecutive lines sharing a message."""
+    grouped: list[list[Any]] = []  # [first, last, message]
+    for line, message in sorted(entries):
+        if grouped and grouped[-1][2] == message and line == grouped[-1][1] + 1:
+            grouped[-1][1] = line
+        else:
+            grouped.append([line, line, message])
+    return [f"line {a}: {m}" if a == b else f"lines {a}-{b}: {m}" for a, b, m in grouped]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,29 +94,28 @@ def read_rows(handle: TextIO) -> list[Row]:
     """Every row of the file, or MalformedFile listing the bad lines (up to 20 of them)."""
     reader = csv.DictReader(handle)
     if reader.fieldnames is None or not set(HEADER) <= {f.strip() for f in reader.fieldnames}:
-        raise MalformedFile([f"line 1: header must contain {','.join(HEADER)}"], 1)
+        raise MalformedFile([f"line 1: header must contain {','.join(HEADER)}"], 1, [(1, "header")])
     reader.fieldnames = [f.strip() for f in reader.fieldnames]
     rows: list[Row] = []
-    problems: list[str] = []
-    total_bad = 0
+    entries: list[tuple[int, str]] = []
     for raw in reader:
         try:
             if None in raw:
                 raise ValueError("more fields than the header has")
             rows.append(Row(reader.line_num, _parse_row(raw)))
         except ValueError as exc:
-            total_bad += 1
-            if len(problems) < MAX_REPORTED_ERRORS:
-                problems.append(f"line {reader.line_num}: {exc}")
-    if total_bad:
-        raise MalformedFile(problems, total_bad)
+            entries.append((reader.line_num, str(exc)))
+    if entries:
+        # The good rows come along so the caller can check them too (one pass, every error).
+        raise MalformedFile.from_entries(entries, rows)
     return rows
 
 
-def check_rows(rows: list[Row], known_segments: Collection[str], now: dt.datetime) -> None:
-    """Refuse rows the service would refuse (unknown segment, too old, in the future)."""
-    problems: list[str] = []
-    total_bad = 0
+def check_rows(rows: list[Row], known_segments: Collection[str], now: dt.datetime,
+               earlier: list[tuple[int, str]] | None = None) -> None:
+    """Refuse rows the service would refuse (unknown segment, too old, in the future);
+    `earlier` problems (syntax) are reported with these, in one list."""
+    entries = list(earlier or [])
     for row in rows:
         obs = row.observation
         problem = None
@@ -104,11 +126,9 @@ def check_rows(rows: list[Row], known_segments: Collection[str], now: dt.datetim
         elif obs.observed_at > now + MAX_FUTURE:
             problem = "observed_at is more than 5 minutes in the future"
         if problem is not None:
-            total_bad += 1
-            if len(problems) < MAX_REPORTED_ERRORS:
-                problems.append(f"line {row.line}: {problem}")
-    if total_bad:
-        raise MalformedFile(problems, total_bad)
+            entries.append((row.line, problem))
+    if entries:
+        raise MalformedFile.from_entries(entries)
 
 
 def shifted(rows: list[Row], seconds: float) -> list[Row]:

@@ -60,6 +60,7 @@ def run_report(args: argparse.Namespace, client: HighwayClient, out: TextIO,
     """Validate every row, then upload; returns the exit code."""
     err = err if err is not None else sys.stderr  # looked up per call (tests capture it)
     from_stdin = args.file == "-"
+    syntax: list[tuple[int, str]] = []
     try:
         if from_stdin:
             rows = read_rows(sys.stdin)
@@ -67,8 +68,10 @@ def run_report(args: argparse.Namespace, client: HighwayClient, out: TextIO,
             with open(args.file, newline="", encoding="utf-8") as handle:
                 rows = read_rows(handle)
     except MalformedFile as exc:
-        print(f"highway-client: {args.file}: {exc}", file=err)
-        return EXIT_USAGE
+        if not exc.rows:  # nothing readable (bad header or every row broken): say so now
+            print(f"highway-client: {args.file}: {exc}", file=err)
+            return EXIT_USAGE
+        rows, syntax = exc.rows, exc.entries  # checked below with the rest, one report
     progress_path = None if from_stdin else args.file + PROGRESS_SUFFIX
     sha = "stdin" if from_stdin else file_sha256(args.file)
     now = dt.datetime.now(dt.UTC)
@@ -84,7 +87,7 @@ def run_report(args: argparse.Namespace, client: HighwayClient, out: TextIO,
     batches = -(-len(rows) // progress.batch_size)
     bar = ProgressBar(err, batches, len(rows))
     try:
-        check_rows(rows, known_segments(client), now)
+        check_rows(rows, known_segments(client), now, syntax)
         summary = upload(client, rows, progress, progress_path, max_batches=args.max_batches,
                          bar=bar)
     except MalformedFile as exc:

@@ -12,7 +12,7 @@ from typing import TypeVar
 from client import errors
 
 # Refusals that say when to come back; anything else is final.
-RETRYABLE = (errors.RateLimitedError, errors.OverloadedError, errors.UnavailableError)
+RETRYABLE = errors.RETRYABLE_FAULTS
 
 T = TypeVar("T")
 

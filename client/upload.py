@@ -15,7 +15,9 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+import sys
+import time
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from client import errors
@@ -123,6 +125,8 @@ def upload(
     *,
     max_batches: int | None = None,
     bar: ProgressBar | Any = None,
+    sleep: Callable[[float], None] = time.sleep,
+    err: TextIO | None = None,
 ) -> Summary:
     """Send the batches not yet acknowledged, saving progress after each one.
 
@@ -136,10 +140,19 @@ def upload(
         if max_batches is not None and sent >= max_batches:
             break
         batch = batches[index]
-        try:
-            result = client.report_observations([row.observation for row in batch])
-        except errors.ServiceFaultError as exc:
-            raise BatchRefused(_refusal_message(exc, batch, index), exc) from exc
+        while True:
+            try:
+                result = client.report_observations([row.observation for row in batch])
+                break
+            except errors.RETRYABLE_FAULTS as exc:
+                # The service said when to come back: wait it out visibly, then go on.
+                wait = exc.retry_after if exc.retry_after is not None else 1.0
+                label = "rate limited" if isinstance(exc, errors.RateLimitedError) else "busy"
+                print(f"highway-client: {label}: waiting {wait:g} s (batch {index + 1})",
+                      file=err if err is not None else sys.stderr, flush=True)
+                sleep(wait)
+            except errors.ServiceFaultError as exc:
+                raise BatchRefused(_refusal_message(exc, batch, index), exc) from exc
         progress.batches_done = index + 1
         progress.accepted += result.accepted
         progress.duplicates += result.duplicates

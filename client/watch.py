@@ -10,6 +10,11 @@ from typing import TextIO
 from client import errors
 
 CLEAR = "\033[H\033[2J"
+EXIT_FAULT, EXIT_INTERRUPTED = 3, 130
+# Faults that no later refresh can cure (wrong highway, bad credentials, wrong role, bad
+# request): retrying them forever would hide the mistake.
+PERMANENT = (errors.UnknownHighwayError, errors.AuthenticationError, errors.NotAuthorizedError,
+             errors.ValidationError)
 
 
 def watch(
@@ -21,7 +26,8 @@ def watch(
     decorate: bool = True,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Print `render()` every `seconds` (clearing a terminal first); Ctrl-C ends with 0.
+    """Print `render()` every `seconds` (clearing a terminal first); Ctrl-C ends with 130,
+    a permanent fault (see PERMANENT) is raised at once (the CLI exits 3).
     Without `decorate` (JSON lines for scripts): no clearing, no footer.
 
     A failed refresh (service unreachable, a fault) is shown and retried at the next tick,
@@ -32,6 +38,8 @@ def watch(
         while iterations is None or done < iterations:
             try:
                 text = render()
+            except PERMANENT:
+                raise
             except (errors.TransportError, errors.ServiceFaultError,
                     errors.ProtocolError) as exc:
                 text = f"(refresh failed: {exc}; retrying in {seconds:g} s)"
@@ -46,4 +54,5 @@ def watch(
                 sleep(seconds)
     except KeyboardInterrupt:
         out.write("\n")
+        return EXIT_INTERRUPTED
     return 0

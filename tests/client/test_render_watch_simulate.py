@@ -98,3 +98,23 @@ def test_simulate_feeds_changing_traffic(open_server, capsys) -> None:
     assert any(s.congestion in ("HEAVY", "STOPPED") for s in segments)  # the jam
     assert any(s.congestion == "FREE" for s in segments)  # and free road around it
     assert all(d.total_minutes > d.free_flow_minutes for d in directions)
+
+
+def test_watch_stops_on_permanent_fault_and_ctrl_c_is_130(open_server) -> None:
+    import io
+
+    from client import errors as client_errors
+    from client.watch import watch
+
+    assert main(["--url", open_server.url, "travel-times", "ASDFGHJ",
+                 "--watch", "0.01", "--iterations", "50"]) == 3
+
+    def interrupted() -> str:
+        raise KeyboardInterrupt
+
+    assert watch(interrupted, 0.01, io.StringIO()) == 130
+
+    def down() -> str:
+        raise client_errors.TransportError("cannot reach")
+
+    assert watch(down, 0.01, io.StringIO(), iterations=2, sleep=lambda _s: None) == 0

@@ -77,3 +77,34 @@ def test_usage_errors_exit_code_2(open_server: RunningServer, tmp_path: Path) ->
     result = cli("--url", open_server.url, "report", str(bad))
     assert result.returncode == 2
     assert "line 2" in result.stderr
+
+
+def test_usage_errors_say_what_to_do(open_server: RunningServer) -> None:
+    version = cli("--version")
+    assert version.returncode == 0 and "highway-client" in version.stdout
+    for bad in ("0", "-1"):
+        assert cli("--timeout", bad, "highways").returncode == 2
+    no_scheme = cli("--url", "127.0.0.1:8080/soap", "highways")
+    assert no_scheme.returncode == 2 and "http://" in no_scheme.stderr
+    after = cli("highways", "--url", open_server.url, "--timeout", "5")
+    assert after.returncode == 0, after.stderr
+
+
+def test_report_lists_every_problem_in_one_pass_grouped(
+    open_server: RunningServer, tmp_path: Path
+) -> None:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    old = (now - dt.timedelta(days=9)).isoformat().replace("+00:00", "Z")
+    future = (now + dt.timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    ok = now.isoformat().replace("+00:00", "Z")
+    lines = ["sensor_id,segment_id,observed_at,speed_kph", f"a,192-WB-01,{ok},fast"]
+    lines += [f"s{i},192-WB-01,{old},40" for i in range(20)]  # lines 3-22
+    lines += [f"x,NOPE-1,{ok},40", f"y,192-WB-01,{future},40"]  # lines 23, 24
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    result = cli("--url", open_server.url, "report", str(bad))
+    assert result.returncode == 2
+    err = result.stderr
+    assert "line 2:" in err and "lines 3-22: observed_at is older than 7 days" in err
+    assert "line 23: unknown segment 'NOPE-1'" in err and "line 24:" in err and "future" in err
+    assert err.count("older than 7 days") == 1
