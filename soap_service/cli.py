@@ -51,15 +51,18 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure_logging(settings.ops)  # json or text, with the log-hygiene filters
     from soap_service.web import workers
-
-    if settings.core.workers > 1 and workers.worker_index() is None:
-        return workers.run_workers(settings)  # supervise N processes sharing one socket
     from soap_service.web.assembly import StoreOpenError
-    from soap_service.web.listener import serve
+    from soap_service.web.listener import ListenError, serve
 
     try:
-        return serve(settings)
-    except ConfigError as exc:  # found while starting, e.g. the metrics port is taken
+        if settings.core.workers > 1 and workers.worker_index() is None:
+            return workers.run_workers(settings)  # supervise N processes sharing one socket
+        # SIGHUP re-reads the same sources (--config file, HIGHWAY_*, flags): web/reload.py.
+        return serve(settings, lambda: load_settings(args))
+    except ListenError as exc:  # a busy port: found before the database is touched
+        print(f"highway-server: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:  # found while starting, e.g. an unreadable key file
         print(f"highway-server: configuration error: {exc}", file=sys.stderr)
         return 2
     except StoreOpenError as exc:  # missing, unreadable, damaged or unreachable database

@@ -45,11 +45,20 @@ class ConfigurationFailure(ConfigError):
     """The metrics listener cannot start; the message names the setting."""
 
 
-def listen_metrics(reactor: Any, registry: CollectorRegistry, host: str, port: int) -> Any:
-    """Start the metrics listener; returns the listening port (ConfigurationFailure if busy)."""
+def listen_metrics(reactor: Any, registry: CollectorRegistry, host: str, port: int,
+                   sock: Any = None) -> Any:
+    """Start the metrics listener (on `sock` when already bound); returns the listening port
+    (ConfigurationFailure if busy)."""
     site = server.Site(MetricsResource(registry), reactor=reactor)
     site.noisy = False
     site.displayTracebacks = False
+    if sock is not None:
+        listening = reactor.adoptStreamPort(sock.fileno(), sock.family, site)
+        sock.close()  # the reactor holds its own duplicate
+        bound = listening.getHost()
+        shown = f"[{bound.host}]" if ":" in bound.host else bound.host
+        log.info("metrics at http://%s:%d/metrics", shown, bound.port)
+        return listening
     try:
         listening = reactor.listenTCP(port, site, interface=host)
     except CannotListenError as exc:

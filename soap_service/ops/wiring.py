@@ -51,9 +51,10 @@ def metrics_port_for(settings: ServerSettings) -> int | None:
     return port + (worker_index() or 0)
 
 
-def start_ops(service: Any, resource: Any, reactor: Any) -> None:
+def start_ops(service: Any, resource: Any, reactor: Any, *, metrics_socket: Any = None) -> None:
     """Start the metrics listener and the Redis readiness checks (raises ConfigurationFailure
-    when the metrics port cannot be bound)."""
+    when the metrics port cannot be bound). `metrics_socket`: already bound (serve binds every
+    port before touching the database), adopted instead of binding here."""
     parts: OpsParts | None = service.parts.get("ops")
     if parts is None:
         return
@@ -66,7 +67,8 @@ def start_ops(service: Any, resource: Any, reactor: Any) -> None:
         port = metrics_port_for(service.settings)
         assert port is not None
         parts.metrics_port = listen_metrics(
-            reactor, parts.metrics.registry, service.settings.ops.metrics_host, port
+            reactor, parts.metrics.registry, service.settings.ops.metrics_host, port,
+            sock=metrics_socket,
         )
     if parts.redis_readiness is not None:
         reactor.callWhenRunning(parts.redis_readiness.start)

@@ -124,6 +124,35 @@ class AccountStore:
             raise AccountError("that certificate subject already belongs to an account") from exc
         return account
 
+    def set_password(
+        self, name: str, password: str, *, digest_box: DigestSecretBox | None = None
+    ) -> Account:
+        """Replace the password (and, with `digest_box`, the digest secret; without it an
+        existing digest secret is dropped: it would still hold the old password). Raises
+        AccountError for an unknown account. Running servers read accounts per request, so
+        the change applies to the next request."""
+        if self.get(name) is None:
+            raise AccountError(f"no account {name!r}")
+        secret = digest_box.seal(name, password) if digest_box is not None else None
+        self._conn.execute(
+            "UPDATE accounts SET password_hash = ?, digest_secret = ? WHERE name = ?",
+            (hash_password(password), secret, name),
+        )
+        account = self.get(name)
+        assert account is not None
+        return account
+
+    def set_role(self, name: str, role: str) -> Account:
+        """Change an account's role; raises AccountError for an unknown account or role."""
+        if role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        cursor = self._conn.execute("UPDATE accounts SET role = ? WHERE name = ?", (role, name))
+        if cursor.rowcount == 0:
+            raise AccountError(f"no account {name!r}")
+        account = self.get(name)
+        assert account is not None
+        return account
+
     def remove(self, name: str) -> bool:
         """Delete an account; True if it existed."""
         cursor = self._conn.execute("DELETE FROM accounts WHERE name = ?", (name,))
@@ -135,6 +164,13 @@ class AccountStore:
             f"SELECT {_COLUMNS} FROM accounts WHERE name = ?", (name,)
         ).fetchone()
         return _row(row) if row else None
+
+    def created_at(self, name: str) -> float | None:
+        """When the account was created (Unix time), or None for an unknown account."""
+        row = self._conn.execute(
+            "SELECT created_at FROM accounts WHERE name = ?", (name,)
+        ).fetchone()
+        return float(row[0]) if row else None
 
     def by_cert_subject(self, subject: str) -> Account | None:
         """The account mapped to this certificate subject DN, or None."""

@@ -61,7 +61,8 @@ def build_security_stages(
     CA or key.
     """
     if settings.require_authentication:
-        ensure_demo_account(conn, loopback=loopback_listener)
+        ensure_demo_account(conn, loopback=loopback_listener,
+                            key_path=settings.account_key_file or default_key_path(db_path))
     replay = ReplayGuard(replay_cache, settings.replay_window_seconds)
     trust = (
         CertificateTrust(load_ca_bundle(settings.wss_ca), accounts) if settings.wss_ca else None

@@ -9,15 +9,23 @@ import sqlite3
 import sys
 
 from soap_service.security.accounts import AccountError, AccountStore
+from soap_service.security.digest_secrets import DigestSecretBox
 
 DEMO_NAME = "demo"
 DEMO_ROLE = "operator"
 log = logging.getLogger("highway.security")
 
 
-def ensure_demo_account(conn: sqlite3.Connection, *, loopback: bool) -> str | None:
+def ensure_demo_account(
+    conn: sqlite3.Connection, *, loopback: bool, key_path: str | None = None
+) -> str | None:
     """Create `demo` (operator, random password) when no account exists and the listener is
-    loopback-only; print its credentials once. Returns the password when one was created.
+    loopback-only; print its credentials. Returns the password when one was created.
+
+    With `key_path` (the account key file, created if missing) the password is also kept
+    encrypted with that key, as for `users add --digest`: PasswordDigest works for the demo
+    account and `highway-server users demo` can show the credentials again. The caller has
+    already bound its listening socket, so a start that prints them also serves them.
 
     On a non-loopback listener nothing is created: an exposed service must get its accounts
     from `highway-server users add`, never from a password printed to a console.
@@ -30,15 +38,39 @@ def ensure_demo_account(conn: sqlite3.Connection, *, loopback: bool) -> str | No
                     "`highway-server users add NAME --role ROLE`")
         return None
     password = secrets.token_urlsafe(12)
+    box = None
+    if key_path is not None:
+        try:
+            box = DigestSecretBox.from_file(key_path, create=True)
+        except (OSError, ValueError) as exc:
+            log.warning("demo password not kept (account key file %s: %s); "
+                        "`users demo` cannot show it again", key_path, exc)
     try:
-        accounts.add(DEMO_NAME, DEMO_ROLE, password=password)
+        accounts.add(DEMO_NAME, DEMO_ROLE, password=password, digest_box=box)
     except AccountError:
         return None  # another worker process created it first
     # Printed, not logged: log files outlive the terminal session that needs it.
     print(
         f"highway-server: created demo account {DEMO_NAME!r} (role {DEMO_ROLE}) for this "
         f"loopback listener; use it with:\n"
-        f"  export HIGHWAY_USERNAME={DEMO_NAME} HIGHWAY_PASSWORD={password}",
+        f"  export HIGHWAY_USERNAME={DEMO_NAME} HIGHWAY_PASSWORD={password}\n"
+        f"(shown again by `highway-server users demo`)",
         file=sys.stderr, flush=True,
     )
     return password
+
+
+def demo_password(accounts: AccountStore, key_path: str) -> str:
+    """The demo account's password, decrypted with the account key; AccountError if it
+    cannot be shown (no demo account, its password changed without --digest, no key)."""
+    account = accounts.get(DEMO_NAME)
+    if account is None:
+        raise AccountError("no demo account in this database (it is created only on the first "
+                           "start of an empty database behind a loopback listener)")
+    if account.digest_secret is None:
+        raise AccountError("the demo password was not kept (no account key file when it was "
+                           "created, or changed since); set one with `users passwd demo`")
+    try:
+        return DigestSecretBox.from_file(key_path).open(DEMO_NAME, account.digest_secret)
+    except (OSError, ValueError) as exc:
+        raise AccountError(f"cannot decrypt the demo password with {key_path}: {exc}") from exc

@@ -1,10 +1,18 @@
-"""`highway-server users add|list|remove`: managing accounts; passwords come from stdin only."""
+"""`highway-server users add|list|show|passwd|set-role|remove|demo`: managing accounts.
+
+Passwords come from a terminal prompt or stdin only, never from the command line. The
+database and key file are found like `serve` finds them (--config file < HIGHWAY_* < flags).
+Running servers read accounts per request, so every change applies to the next request.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import functools
 import getpass
 import os
+import sqlite3
 import sys
 from typing import Any, TextIO
 
@@ -20,17 +28,22 @@ def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
     users = subparsers.add_parser("users", help="manage accounts (principals and roles)")
     actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE",
+                        help="TOML configuration file, as for serve ([core] db, "
+                        "[security] account_key_file); default $HIGHWAY_CONFIG")
     common.add_argument(
-        "--db", default=os.environ.get("HIGHWAY_DB", "./highway.db"),
+        "--db", dest="core__db", default=None,
         help="database: a SQLite file, sqlite:///PATH or postgresql://USER@HOST:PORT/DB "
-        "(default: $HIGHWAY_DB or ./highway.db)",
+        "(default: the configuration's, $HIGHWAY_DB or ./highway.db)",
     )
     common.add_argument(
-        "--account-key-file", "--accounts-key-file", dest="account_key_file",
-        default=os.environ.get("HIGHWAY_ACCOUNT_KEY_FILE")
-        or os.environ.get("HIGHWAY_ACCOUNTS_KEY_FILE"),
-        help="key file for PasswordDigest secrets (default: <db>.accounts-key)",
+        "--account-key-file", "--accounts-key-file", dest="security__account_key_file",
+        default=None,
+        help="key file for PasswordDigest secrets (default: the configuration's, "
+        "$HIGHWAY_ACCOUNT_KEY_FILE or <db>.accounts-key)",
     )
+    common.add_argument("--create", action="store_true",
+                        help="create the database if it does not exist (else: refused)")
 
     add = actions.add_parser(
         "add", parents=[common], help="add an account; the password is read from stdin",
@@ -53,15 +66,65 @@ def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--with-password", action="store_true",
         help="with --cert-subject: read a password as well",
     )
-    add.set_defaults(handler=_add)
+    add.set_defaults(handler=functools.partial(run_users, _add))
 
     listing = actions.add_parser("list", parents=[common], help="list accounts")
-    listing.set_defaults(handler=_list)
+    listing.set_defaults(handler=functools.partial(run_users, _list))
 
     remove = actions.add_parser("remove", parents=[common], help="remove an account")
     remove.add_argument("name")
-    remove.set_defaults(handler=_remove)
+    remove.set_defaults(handler=functools.partial(run_users, _remove))
+
+    show = actions.add_parser("show", parents=[common], help="show one account")
+    show.add_argument("name")
+    show.set_defaults(handler=functools.partial(run_users, _show))
+
+    passwd = actions.add_parser(
+        "passwd", parents=[common], help="change an account's password",
+        description="Set a new password, from a terminal prompt (asked twice) or the first "
+        "line of stdin. An account that allowed PasswordDigest keeps it (the secret is "
+        "re-encrypted with the account key file) unless --no-digest.",
+    )
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of stdin (no prompt)")
+    passwd.add_argument("--digest", action=argparse.BooleanOptionalAction, default=None,
+                        help="allow PasswordDigest (default: as before)")
+    passwd.set_defaults(handler=functools.partial(run_users, _passwd))
+
+    set_role = actions.add_parser("set-role", parents=[common], help="change an account's role")
+    set_role.add_argument("name")
+    set_role.add_argument("role", choices=ROLES)
+    set_role.set_defaults(handler=functools.partial(run_users, _set_role))
+
+    demo = actions.add_parser(
+        "demo", parents=[common],
+        help="show the demo account's credentials again (kept encrypted with the account key)",
+    )
+    demo.set_defaults(handler=functools.partial(run_users, _demo))
     return users
+
+
+class UsersError(Exception):
+    """The database or configuration cannot be used; one line, exit 2."""
+
+
+def run_users(handler: Any, args: argparse.Namespace) -> int:
+    """Run one `users` action: configuration and database problems are one line, exit 2;
+    refused account changes exit 1."""
+    action = getattr(args, "users_command", "users")
+    try:
+        return int(handler(args))
+    except UsersError as exc:
+        print(f"highway-server users {action}: {exc}", file=sys.stderr)
+        return 2
+    except AccountError as exc:
+        print(f"highway-server users {action}: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        where = getattr(args, "db", "?")
+        print(f"highway-server users {action}: database {where}: {exc}", file=sys.stderr)
+        return 2
 
 
 def read_password(stdin: TextIO) -> str:
@@ -78,21 +141,50 @@ def read_password(stdin: TextIO) -> str:
     return password
 
 
-def _default_key_path(db: str) -> str:
-    """The key file beside a SQLite database; a shared PostgreSQL store needs it configured."""
+def _resolve(args: argparse.Namespace) -> None:
+    """Fill args.db and args.account_key_file from flags, HIGHWAY_* and the config file."""
+    if getattr(args, "db", None) is not None:
+        return
+    from soap_service.settings_loader import ConfigError, load_settings
+
+    try:
+        settings = load_settings(args)
+    except ConfigError as exc:
+        raise UsersError(f"configuration error: {exc}") from None
     from soap_service.store.database import parse_db_url
 
-    target = parse_db_url(db)
-    if not target.is_sqlite:
-        raise AccountError("--digest with a PostgreSQL database needs --account-key-file "
-                           "(the same key file on every machine)")
-    return default_key_path(target.location)
+    args.db = settings.core.db
+    target = parse_db_url(args.db)
+    # A shared PostgreSQL store has no file to sit beside: its key file must be configured.
+    args.account_key_file = settings.security.account_key_file or (
+        default_key_path(target.location) if target.is_sqlite else None)
 
 
 def _store(args: argparse.Namespace) -> AccountStore:
     from soap_service.store import database
 
-    return AccountStore(database.connect(args.db))
+    _resolve(args)
+    target = database.parse_db_url(args.db)
+    if target.is_sqlite and not os.path.exists(target.location):
+        if not getattr(args, "create", False):
+            raise UsersError(f"no database at {args.db} (check --db/--config; "
+                             "--create makes a new one)")
+        parent = os.path.dirname(os.path.abspath(target.location))
+        if not os.path.isdir(parent):
+            raise UsersError(f"cannot create {args.db}: no such directory {parent}")
+    try:
+        return AccountStore(database.connect(args.db))
+    except Exception as exc:  # noqa: BLE001 - sqlite3/psycopg/OS errors: one line, no traceback
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UsersError(f"cannot open database {target.display()}: {first}") from None
+
+
+def _key_path(args: argparse.Namespace) -> str:
+    _resolve(args)
+    if args.account_key_file is None:
+        raise UsersError("PasswordDigest with a PostgreSQL database needs --account-key-file "
+                         "(the same key file on every machine)")
+    return str(args.account_key_file)
 
 
 def _describe(account: Account) -> str:
@@ -111,13 +203,13 @@ def _add(args: argparse.Namespace, stdin: TextIO | None = None) -> int:
     try:
         if args.digest and args.cert_subject and not args.with_password:
             raise AccountError("--digest needs a password: add --with-password")
+        store = _store(args)
         wants_password = args.cert_subject is None or args.with_password or args.digest
         password = read_password(stdin) if wants_password else None
         box = None
         if args.digest:
-            key_path = args.account_key_file or _default_key_path(args.db)
-            box = DigestSecretBox.from_file(key_path, create=True)
-        account = _store(args).add(
+            box = DigestSecretBox.from_file(_key_path(args), create=True)
+        account = store.add(
             args.name, args.role, password=password, digest_box=box,
             cert_subject=args.cert_subject,
         )
@@ -143,4 +235,55 @@ def _remove(args: argparse.Namespace) -> int:
         print(f"highway-server users remove: no account {args.name!r}", file=sys.stderr)
         return 1
     print(f"removed {args.name}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    store = _store(args)
+    account = store.get(args.name)
+    if account is None:
+        raise AccountError(f"no account {args.name!r}")
+    created = store.created_at(args.name)
+    when = (dt.datetime.fromtimestamp(created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if created is not None else "-")
+    print(f"name: {account.name}\nrole: {account.role}\nauth: {_describe(account) or '-'}\n"
+          f"cert subject: {account.cert_subject or '-'}\ncreated: {when}")
+    return 0
+
+
+def _passwd(args: argparse.Namespace, stdin: TextIO | None = None) -> int:
+    stdin = stdin or sys.stdin
+    store = _store(args)
+    account = store.get(args.name)
+    if account is None:
+        raise AccountError(f"no account {args.name!r}")
+    if args.password_stdin:
+        password = stdin.readline().rstrip("\r\n")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise AccountError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters")
+    else:
+        password = read_password(stdin)
+    digest = account.digest_enabled if args.digest is None else args.digest
+    box = None
+    if digest:
+        try:
+            box = DigestSecretBox.from_file(_key_path(args), create=True)
+        except (OSError, ValueError) as exc:
+            raise UsersError(f"account key file {_key_path(args)}: {exc}") from None
+    account = store.set_password(args.name, password, digest_box=box)
+    print(f"password changed for {account.name} auth={_describe(account)}")
+    return 0
+
+
+def _set_role(args: argparse.Namespace) -> int:
+    account = _store(args).set_role(args.name, args.role)
+    print(f"{account.name} role={account.role}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from soap_service.security.demo import DEMO_NAME, demo_password
+
+    password = demo_password(_store(args), _key_path(args))
+    print(f"export HIGHWAY_USERNAME={DEMO_NAME} HIGHWAY_PASSWORD={password}")
     return 0

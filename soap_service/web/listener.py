@@ -6,20 +6,26 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.web import server
 
+from soap_service.frontdoor.connection_caps import ConnectionCaps
 from soap_service.frontdoor.http_checks import check_soap_post
 from soap_service.frontdoor.http_layer import cap_connections, install_front_door
 from soap_service.ops.service_page import service_page_route
 from soap_service.ops.wiring import start_ops
 from soap_service.security.build import is_loopback_host
 from soap_service.settings import ServerSettings
+from soap_service.settings_loader import ConfigError
 from soap_service.web.assembly import Service, build_service
+from soap_service.web.drain import Drainer
 from soap_service.web.exchange import TransportInfo
+from soap_service.web.reload import ReloadableTLS, Reloader
 from soap_service.web.resource import SOAP_PATH, GetRoute, HighwayResource
 from soap_service.web.routes import contract_route, healthz_route, readyz_route
 
@@ -40,8 +46,6 @@ def install_reactor() -> Any:
     from twisted.internet import reactor
 
     return reactor
-
-
 
 
 def transport_info_factory(settings: ServerSettings) -> Any:
@@ -86,35 +90,82 @@ def build_site(service: Service, reactor: Any) -> tuple[server.Site, HighwayReso
     return site, resource
 
 
-def listen(site: server.Site, settings: ServerSettings, reactor: Any) -> Any:
-    """Start listening (TLS when configured); returns the listening port."""
-    from soap_service.web.workers import adopt_inherited_port
-
-    adopted = adopt_inherited_port(site, settings, reactor)  # a --workers child: parent's socket
-    if adopted is not None:
-        return adopted
-    if settings.uses_tls:
-        from soap_service.security.tls import server_tls_options
-
-        return reactor.listenSSL(
-            settings.core.port, cap_connections(site, settings.frontdoor),
-            server_tls_options(settings.tls),
-            interface=settings.core.host,
-        )
-    return reactor.listenTCP(
-        settings.core.port, cap_connections(site, settings.frontdoor), interface=settings.core.host
-    )
+class ListenError(ConfigError):
+    """A listening socket cannot be bound (port taken, address not local); one clear line."""
 
 
-def serve(settings: ServerSettings) -> int:
-    """Run the service until SIGTERM/SIGINT; in-flight requests finish before exit."""
+def bind_socket(host: str, port: int, what: str) -> socket.socket:
+    """Bind and listen on host:port now (before any other start-up work); ListenError if not.
+
+    `what` names the settings, e.g. "--host/--port", for the error line.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        raise ListenError(f"cannot listen on {shown}:{port} ({what}): "
+                          f"{exc.strerror or exc}") from None
+    sock.setblocking(False)  # the reactor expects a non-blocking listening socket
+    return sock
+
+
+def _soap_factory(site: server.Site, settings: ServerSettings,
+                  tls: ReloadableTLS | None) -> tuple[Any, ConnectionCaps]:
+    """The factory to accept with (TLS-wrapped when configured) and the connection caps in it."""
+    caps = cap_connections(site, settings.frontdoor)
+    if tls is None:
+        return caps, caps
+    from twisted.protocols.tls import TLSMemoryBIOFactory
+
+    # zope interfaces are invisible to mypy; both objects provide what Twisted asks for.
+    creator: Any = tls
+    wrapped: Any = caps
+    return TLSMemoryBIOFactory(creator, False, wrapped), caps
+
+
+def adopt(sock: socket.socket, factory: Any, reactor: Any) -> Any:
+    """Let the reactor accept on an already listening socket; returns the listening port."""
+    port = reactor.adoptStreamPort(sock.fileno(), sock.family, factory)
+    sock.close()  # the reactor holds its own duplicate
+    return port
+
+
+def serve(
+    settings: ServerSettings,
+    reload_settings: Callable[[], ServerSettings] | None = None,
+) -> int:
+    """Run the service until SIGTERM/SIGINT, then drain (web/drain.py); SIGHUP reloads.
+
+    Start-up order: the listening sockets (SOAP and metrics) are bound first, so a busy port
+    is reported before the database is touched or a demo account is created. Returns the exit
+    code: 0 after a complete drain, 1 if the grace period ran out with requests in flight.
+    """
+    from soap_service.ops.wiring import metrics_port_for
+    from soap_service.web.workers import inherited_socket
+
     reactor = install_reactor()
     # A file-size limit (ulimit -f) must fail the write (SQLite: disk full -> 503), not kill us.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    service = build_service(settings, reactor)
+    sock = inherited_socket()  # a --workers child: the parent's socket
+    if sock is None:
+        sock = bind_socket(settings.core.host, settings.core.port, "--host/--port")
+    metrics_sock = None
+    metrics_port = metrics_port_for(settings)
+    if metrics_port is not None:
+        metrics_sock = bind_socket(
+            settings.ops.metrics_host, metrics_port, "--metrics-host/--metrics-port"
+        )
+    tls = ReloadableTLS(settings.tls) if settings.uses_tls else None
+    service = build_service(settings, reactor)  # database, migrations, demo account
     site, resource = build_site(service, reactor)
-    port = listen(site, settings, reactor)
-    start_ops(service, resource, reactor)  # metrics listener, Redis readiness checks
+    factory, caps = _soap_factory(site, settings, tls)
+    port = adopt(sock, factory, reactor)
+    start_ops(service, resource, reactor, metrics_socket=metrics_sock)
     from soap_service.store.health import StoreMonitor
 
     monitor = StoreMonitor(service.store.engine, reactor)  # /readyz sees outages and recovery
@@ -123,15 +174,17 @@ def serve(settings: ServerSettings) -> int:
     endpoint = settings.endpoint_url(port.getHost().port)
     resource.add_get_route(SOAP_PATH, contract_route(endpoint))
 
+    drainer = Drainer(
+        reactor,
+        ports=[port],
+        connections=lambda: list(caps.protocols),
+        in_flight=lambda: resource.in_flight,
+        grace_seconds=settings.core.shutdown_grace_seconds,
+    )
+
     def drain() -> Any:
-        log.info("shutting down: no new connections, waiting for in-flight requests")
-        port.stopListening()
-        waiting = resource.wait_idle()
-        waiting.addTimeout(settings.core.shutdown_grace_seconds, reactor)
-        waiting.addErrback(
-            lambda _: log.warning("grace period over; exiting with requests in flight")
-        )
-        return waiting
+        resource.draining = True
+        return drainer.start()
 
     reactor.addSystemEventTrigger("before", "shutdown", drain)
 
@@ -140,9 +193,39 @@ def serve(settings: ServerSettings) -> int:
         return Deferred.fromFuture(asyncio.ensure_future(service.store.engine.close()))
 
     reactor.addSystemEventTrigger("after", "shutdown", close_store)
+    # The network is read once at start (SIGHUP reloads TLS material and the log level).
+    reloader = Reloader(settings, reload_settings, tls=tls, reload_network=None)
+    _install_signal_handlers(reactor, reloader)
     bound = dataclasses.replace(settings.core, public_url=None)
     local = dataclasses.replace(settings, core=bound).endpoint_url(port.getHost().port)
     print(f"highway-server listening on {local} (advertised endpoint {endpoint}, "
           f"contract at {endpoint}?wsdl)", file=sys.stderr, flush=True)
-    reactor.run()
-    return 0
+    reactor.run(installSignalHandlers=False)
+    return 0 if drainer.clean is not False else 1
+
+
+def _install_signal_handlers(reactor: Any, reloader: Reloader) -> None:
+    """SIGTERM/SIGINT: drain once (a repeated signal is logged, not fatal); SIGHUP: reload."""
+    stopping = {"yes": False}
+
+    def stop(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if stopping["yes"]:
+            log.info("%s again: still draining (at most --shutdown-grace)", name)
+            return
+        stopping["yes"] = True
+        log.info("%s: draining", name)
+        reactor.stop()
+
+    def hangup() -> None:
+        reloader.reload()
+
+    loop = getattr(reactor, "_asyncioEventloop", None)
+    if loop is not None:
+        loop.add_signal_handler(signal.SIGTERM, stop, signal.SIGTERM)
+        loop.add_signal_handler(signal.SIGINT, stop, signal.SIGINT)
+        loop.add_signal_handler(signal.SIGHUP, hangup)
+        return
+    signal.signal(signal.SIGTERM, lambda s, _f: reactor.callFromThread(stop, s))
+    signal.signal(signal.SIGINT, lambda s, _f: reactor.callFromThread(stop, s))
+    signal.signal(signal.SIGHUP, lambda _s, _f: reactor.callFromThread(hangup))

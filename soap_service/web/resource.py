@@ -54,6 +54,9 @@ class HighwayResource(resource.Resource):
         self._get_limit = get_limit
         self._limited_get_paths = limited_get_paths
         self.in_flight = 0
+        # Set by the shutdown drain (web/drain.py): every answer from then on closes its
+        # connection, so keep-alive clients move to another server.
+        self.draining = False
         self._idle_waiters: list[Deferred[None]] = []
         self._tasks: set[asyncio.Future[None]] = set()
 
@@ -200,6 +203,11 @@ class HighwayResource(resource.Resource):
         for name, value in reply.headers:
             request.responseHeaders.addRawHeader(name.encode("latin-1"), value.encode("latin-1"))
         request.setHeader(b"Content-Length", str(len(reply.body)).encode("ascii"))
+        if self.draining:
+            request.setHeader(b"Connection", b"close")
+            channel = getattr(request, "channel", None)
+            if channel is not None:
+                channel.persistent = False  # Twisted closes after this response is written
         return b"" if request.method == b"HEAD" else reply.body
 
     def add_get_route(self, path: str, route: GetRoute) -> None:

@@ -4,7 +4,8 @@ The parent only supervises: it binds and listens (so the port is known and conne
 in the kernel from the first moment), starts N copies of the same command line with the
 listening socket inherited (fd number in HIGHWAY_LISTEN_FD), forwards SIGTERM/SIGINT to them
 and waits for them to drain. Each worker adopts the socket in web/listener.py with
-`reactor.adoptStreamPort`. Workers get SIGTERM if the parent dies (Linux PR_SET_PDEATHSIG).
+`reactor.adoptStreamPort`. SIGHUP is forwarded to every worker. Workers get SIGTERM if the
+parent dies (Linux PR_SET_PDEATHSIG).
 Limits and replay protection are global across workers only with --state-url redis://.
 """
 
@@ -45,36 +46,20 @@ def inherited_socket_fd() -> int | None:
     return int(value) if value is not None else None
 
 
-def adopt_inherited_port(site: Any, settings: ServerSettings, reactor: Any) -> Any | None:
-    """In a worker, listen on the parent's socket (TLS-wrapped when configured); else None."""
+def inherited_socket() -> socket.socket | None:
+    """In a worker, the parent's listening socket (ours to adopt and close); else None."""
     fd = inherited_socket_fd()
     if fd is None:
         return None
-    family = socket.socket(fileno=os.dup(fd)).family  # the dup is closed by the socket object
-    from soap_service.frontdoor.http_layer import cap_connections
-
-    factory: Any = cap_connections(site, settings.frontdoor)  # caps count per worker process
-    if settings.uses_tls:
-        from twisted.protocols.tls import TLSMemoryBIOFactory
-
-        from soap_service.security.tls import server_tls_options
-
-        # CertificateOptions provides the OpenSSL context interface (zope, invisible to mypy).
-        options: Any = server_tls_options(settings.tls)
-        factory = TLSMemoryBIOFactory(options, False, factory)
-    port = reactor.adoptStreamPort(fd, family, factory)
-    os.close(fd)  # the reactor holds its own duplicate
-    return port
+    sock = socket.socket(fileno=fd)
+    sock.setblocking(False)
+    return sock
 
 
 def _bind(settings: ServerSettings) -> socket.socket:
-    host = settings.core.host
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host.strip("[]"), settings.core.port))
-    sock.listen(1024)
-    sock.setblocking(False)  # workers' reactors expect a non-blocking listening socket
+    from soap_service.web.listener import bind_socket
+
+    sock = bind_socket(settings.core.host, settings.core.port, "--host/--port")
     sock.set_inheritable(True)
     return sock
 
@@ -108,6 +93,13 @@ class Supervisor:
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         self._children[index] = (process, time.monotonic())
+
+    def forward_hangup(self, signum: int, _frame: Any = None) -> None:
+        """Signal handler: SIGHUP goes to every worker (each reloads what it can)."""
+        log.info("signal %d: asking %d workers to reload", signum, len(self._children))
+        for process, _ in self._children.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGHUP)
 
     def request_stop(self, signum: int, _frame: Any = None) -> None:
         """Signal handler: forward SIGTERM to every worker once."""
@@ -155,6 +147,7 @@ def run_workers(settings: ServerSettings, argv: Sequence[str] | None = None) -> 
     supervisor = Supervisor(settings, sys.argv[1:] if argv is None else argv, sock)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGHUP, supervisor.forward_hangup)
     bound = dataclasses.replace(settings.core, public_url=None, port=sock.getsockname()[1])
     local = dataclasses.replace(settings, core=bound).endpoint_url()
     shared = "shared in redis" if settings.ratelimit.state_url != "memory://" else "per process"

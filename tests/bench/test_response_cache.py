@@ -114,7 +114,7 @@ def test_cached_answers_still_need_valid_authenticated_requests(
 ) -> None:
     db = tmp_path / "auth.db"
     subprocess.run([sys.executable, "-m", "soap_service", "users", "add", workload.USERNAME,
-                    "--role", "reader", "--digest", "--db", str(db)],
+                    "--role", "reader", "--digest", "--db", str(db), "--create"],
                    input=workload.PASSWORD + "\n", text=True, check=True, cwd=ROOT,
                    capture_output=True)
     server = server_factory(db=db)

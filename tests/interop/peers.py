@@ -85,7 +85,7 @@ class Credentials:
 def add_account(db: Path, credentials: Credentials, role: str = "operator") -> None:
     """Create an account with `highway-server users add`, reading the password from stdin."""
     command = [sys.executable, "-m", "soap_service", "users", "add", credentials.user,
-               "--role", role, "--db", str(db)]
+               "--role", role, "--db", str(db), "--create"]
     if credentials.mode == "digest":
         command.append("--digest")  # digest accounts keep a recoverable secret; opt-in
     subprocess.run(command, cwd=ROOT, input=(credentials.password + "\n").encode(), check=True,

@@ -59,7 +59,7 @@ def access_records(server: RunningServer) -> list[dict]:
 def add_account(db: Path, name: str, role: str, password: str, *, digest: bool = False) -> None:
     """`highway-server users add` with the password on stdin, as an operator would."""
     subprocess.run([sys.executable, "-m", "soap_service", "users", "add", name, "--role", role,
-                    "--db", str(db), *(["--digest"] if digest else [])],
+                    "--db", str(db), "--create", *(["--digest"] if digest else [])],
                    input=password + "\n", text=True, check=True, cwd=ROOT, capture_output=True)
 
 

@@ -18,7 +18,7 @@ from soap_service.security.passwords import VerifiedPasswordCache, hash_password
 
 def users(db: Path, *args: str, stdin: str = "", monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    return main(["users", *args, "--db", str(db)])
+    return main(["users", *args, "--db", str(db), "--create"])
 
 
 def test_users_add_list_remove(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
