@@ -46,7 +46,12 @@ def safe_parser() -> etree.XMLParser:
         dtd_validation=False,
         huge_tree=False,
         remove_pis=False,
-        remove_comments=False,
+        # One reading of element text everywhere: lxml's .text stops at a comment while the
+        # schema and exclusive C14N (the signature) see "5<!---->5.5" as "55.5". Dropping
+        # comments at parse merges the text, so validation, the signature check, dispatch and
+        # the store all read the same string (as JAXB/CXF do). Signatures stay valid: the only
+        # canonicalization we accept is exclusive C14N without comments.
+        remove_comments=True,
         remove_blank_text=False,
         collect_ids=False,
     )

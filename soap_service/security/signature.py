@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 
 import xmlsec
 from cryptography import x509
@@ -94,8 +95,11 @@ class SignatureVerifier:
         self._check_cryptography(signature, targets, cert)
         # Mapped only after the signature verified: no account-name oracle (see mapped_account).
         account = await self._trust.mapped_account(cert)
-        value = children(signature, SIGNATURE_VALUE)
-        await self._replay.first_use("sig", account.name, text_of(value[0]).encode("ascii"))
+        # Replay identity is what was signed, not how SignatureValue is spelt: libxmlsec
+        # decodes base64 leniently (line breaks, comments, pad bits), and ECDSA signatures are
+        # malleable. The exclusive C14N of SignedInfo names every digest the signature covers.
+        signed = etree.tostring(signed_info, method="c14n", exclusive=True, with_comments=False)
+        await self._replay.first_use("sig", account.name, hashlib.sha256(signed).digest())
         return Principal(account.name, account.role, "x509-signature")
 
     def _signing_certificate(
