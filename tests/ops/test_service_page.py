@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import re
@@ -16,8 +17,7 @@ import pytest
 
 from client import HighwayClient, Observation
 from soap_service.ops import board, contract_docs, fault_table, samples
-from soap_service.store import database, sample_network
-from soap_service.store.traffic_store import TrafficStore
+from soap_service.store.traffic_store import open_traffic_store
 from tests.core.test_contract_bounds import generated_network, write_network
 from tests.soap_helpers import request
 
@@ -211,26 +211,33 @@ def test_board_is_paged_so_its_size_does_not_grow_with_the_network(
     assert board_rows(beyond) == board_rows(last)  # clamped to the last page
 
 
-def test_board_pages_are_built_once_per_data_version() -> None:
+def test_board_pages_are_built_once_per_data_version(tmp_path) -> None:
     """Requests between two data versions reuse the rendered page."""
-    conn = database.connect(":memory:")
-    sample_network.load_if_empty(conn)
-    store = TrafficStore(conn)
+    store = open_traffic_store(str(tmp_path / "board.db"))
     version = [1]
-    cache = board.BoardCache(store, version=lambda: version[0])
+
+    async def current() -> int:
+        return version[0]
+
+    cache = board.BoardCache(store, version=current)
     calls = []
     original = store.travel_times
 
-    def counting(*args, **kwargs):
+    async def counting(*args, **kwargs):
         calls.append(args)
-        return original(*args, **kwargs)
+        return await original(*args, **kwargs)
 
     store.travel_times = counting  # type: ignore[method-assign]
-    assert cache.page(1) == cache.page(1)
-    assert len(calls) == 3  # one per highway of the sample network, once
-    version[0] = 2
-    cache.page(1)
-    assert len(calls) == 6
+
+    async def scenario() -> None:
+        assert await cache.page(1) == await cache.page(1)
+        assert len(calls) == 3  # one per highway of the sample network, once
+        version[0] = 2
+        await cache.page(1)
+        assert len(calls) == 6
+
+    asyncio.run(scenario())
+    asyncio.run(store.engine.close())
 
 
 def test_service_page_and_wsdl_are_counted_by_the_per_ip_limit(server_factory) -> None:

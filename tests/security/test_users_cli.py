@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from client import AuthenticationError, HighwayClient, NotAuthorizedError, Observation
 from tests.conftest import ROOT, start_server
@@ -93,25 +93,46 @@ def _observation() -> Observation:
     return Observation("users-cli", "192-EB-01", dt.datetime.now(dt.UTC), 50.0)
 
 
+def _eventually(check: Callable[[], object], seconds: float = 5.0) -> None:
+    """Running servers read accounts through a short cache (--accounts-cache-seconds, 1 s):
+    a change must show within a few seconds, without a restart."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            check()
+            return
+        except (AssertionError, NotAuthorizedError, AuthenticationError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_changes_apply_to_a_running_server(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     assert users("add", "erin", "--role", "reader", "--db", str(db), "--create",
                  stdin="erin password 1\n").returncode == 0
     server = start_server(tmp_path, db=db)
+
+    def call(password: str, report: bool = False) -> None:
+        with HighwayClient(url=server.url, username="erin", password=password) as c:
+            assert c.report_observations([_observation()]).accepted == 1 if report \
+                else c.list_highways()
+
+    def refused(password: str, error: type[Exception], report: bool = False) -> None:
+        try:
+            call(password, report)
+        except error:
+            return
+        raise AssertionError(f"expected {error.__name__}")
+
     try:
-        with HighwayClient(url=server.url, username="erin", password="erin password 1") as c:
-            assert c.list_highways()
-            with pytest.raises(NotAuthorizedError):
-                c.report_observations([_observation()])
+        call("erin password 1")
+        refused("erin password 1", NotAuthorizedError, report=True)
         assert users("set-role", "erin", "operator", "--db", str(db)).returncode == 0
-        with HighwayClient(url=server.url, username="erin", password="erin password 1") as c:
-            assert c.report_observations([_observation()]).accepted == 1
+        _eventually(lambda: call("erin password 1", report=True))
         assert users("passwd", "erin", "--password-stdin", "--db", str(db),
                      stdin="erin password 2\n").returncode == 0
-        with HighwayClient(url=server.url, username="erin", password="erin password 1") as c:
-            with pytest.raises(AuthenticationError):
-                c.list_highways()
-        with HighwayClient(url=server.url, username="erin", password="erin password 2") as c:
-            assert c.list_highways()
+        _eventually(lambda: refused("erin password 1", AuthenticationError))
+        _eventually(lambda: call("erin password 2"))
     finally:
         server.stop()
