@@ -69,10 +69,24 @@ def test_copy_sqlite_to_postgresql_moves_data_and_accounts(
     assert done.returncode == 0, done.stderr
     assert "observations: 120" in done.stdout and "accounts: 1" in done.stdout
     assert "(verified)" in done.stdout
-    moved = open_traffic_store(destination)
-    account = asyncio.run(AccountDirectory(moved.engine).get("copyme"))
+    account, count = _inspect(destination)
     assert account is not None and account.role == "operator"
-    assert asyncio.run(moved.observation_count()) == 120
+    assert count == 120
     again = cli("db", "copy", "--from", source, "--to", destination)
     assert again.returncode == 2 and "not empty" in again.stderr  # nothing copied twice
-    assert asyncio.run(moved.observation_count()) == 120
+    assert _inspect(destination)[1] == 120
+
+
+def _inspect(url: str) -> tuple[object, int]:
+    """The copied account and the observation count, read in one event loop (an async pool
+    belongs to the loop it was opened on), the store closed afterwards."""
+    moved = open_traffic_store(url)
+
+    async def read() -> tuple[object, int]:
+        try:
+            account = await AccountDirectory(moved.engine).get("copyme")
+            return account, await moved.observation_count()
+        finally:
+            await moved.engine.close()
+
+    return asyncio.run(read())

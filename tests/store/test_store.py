@@ -32,8 +32,12 @@ NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 T = TypeVar("T")
 
 
+# One event loop for the module, as a server has one: an async pool belongs to its loop.
+_LOOP = asyncio.new_event_loop()
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    return _LOOP.run_until_complete(coro)
 
 
 @pytest.fixture
