@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
-from twisted.internet.task import LoopingCall
-
+from soap_service.periodic import PeriodicCheck
 from soap_service.state.redisconn import REDIS_ERRORS
 
 log = logging.getLogger("highway.readiness")
 CHECK_INTERVAL_SECONDS = 1.0
 
 
-class RedisReadiness:
+class RedisReadiness(PeriodicCheck):
     """Pings Redis every CHECK_INTERVAL_SECONDS on the reactor's loop; `probe()` reports the
     last result. Not ready until the first PING has answered (fail closed at startup).
 
@@ -23,27 +21,12 @@ class RedisReadiness:
     """
 
     def __init__(self, redis: Any, reactor: Any) -> None:
+        super().__init__(reactor, CHECK_INTERVAL_SECONDS)
         self._redis = redis
         self._problem: str | None = "not checked yet"
-        self._pending: asyncio.Task[None] | None = None
-        self._loop = LoopingCall(self._tick)
-        self._loop.clock = reactor
 
-    def start(self) -> None:
-        """Begin pinging (call once the reactor runs)."""
-        self._loop.start(CHECK_INTERVAL_SECONDS, now=True)
-
-    def stop(self) -> None:
-        """Stop pinging (shutdown)."""
-        if self._loop.running:
-            self._loop.stop()
-
-    def _tick(self) -> None:
-        if self._pending is not None and not self._pending.done():
-            return  # the previous PING is still waiting (bounded by the socket timeout)
-        self._pending = asyncio.ensure_future(self._ping())
-
-    async def _ping(self) -> None:
+    async def _check(self) -> None:
+        """One PING (bounded by the socket timeout)."""
         try:
             await self._redis.ping()
         except REDIS_ERRORS as exc:

@@ -3,10 +3,11 @@ background while something is wrong, reported by /readyz and the metrics."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any
+
+from soap_service.periodic import PeriodicCheck
 
 if TYPE_CHECKING:
     from soap_service.store.engines import Engine
@@ -81,33 +82,15 @@ class StoreHealth:
         }
 
 
-class StoreMonitor:
+class StoreMonitor(PeriodicCheck):
     """Pings the database every CHECK_INTERVAL_SECONDS on the reactor's loop, so /readyz
     notices an outage (and its end) without waiting for a request; while writes are failing
     it also tries a committed no-op write to see them recover."""
 
     def __init__(self, engine: Engine, reactor: Any) -> None:
-        from twisted.internet.task import LoopingCall
-
+        super().__init__(reactor, CHECK_INTERVAL_SECONDS)
         self._engine = engine
-        self._pending: asyncio.Future[None] | None = None
         self._first = True  # the first check also writes: a read-only file shows at once
-        self._loop = LoopingCall(self._tick)
-        self._loop.clock = reactor
-
-    def start(self) -> None:
-        """Begin checking (call once the reactor runs)."""
-        self._loop.start(CHECK_INTERVAL_SECONDS, now=True)
-
-    def stop(self) -> None:
-        """Stop checking (shutdown)."""
-        if self._loop.running:
-            self._loop.stop()
-
-    def _tick(self) -> None:
-        if self._pending is not None and not self._pending.done():
-            return  # the previous check is still waiting (it is bounded by the engine)
-        self._pending = asyncio.ensure_future(self._check())
 
     async def _check(self) -> None:
         from soap_service.store.errors import StoreUnavailable
