@@ -23,15 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_setting_arguments(serve)
     serve.set_defaults(handler=_serve)
 
-    from soap_service.ops.cli import add_config_commands
+    from soap_service.commands.config import add_config_commands
 
     add_config_commands(commands)  # `config show`, `config example`
 
-    from soap_service.security.users_cli import add_users_parser
+    from soap_service.commands.users import add_users_parser
 
     add_users_parser(commands)  # `users add|list|remove`
 
-    from soap_service.store.db_cli import add_db_parser
+    from soap_service.commands.db import add_db_parser
 
     add_db_parser(commands)  # `db migrate|check|backup|copy`
 

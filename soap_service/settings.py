@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.ops.settings import OpsSettings
 from soap_service.ratelimit.settings import RateLimitSettings
-from soap_service.security.settings import SecuritySettings
+from soap_service.security.settings import SecuritySettings, TlsSettings
 from soap_service.settings_fields import (
     int_between,
     non_negative_float,
@@ -84,36 +83,6 @@ class CoreSettings:
         parse=positive_float,
         help="on SIGTERM/SIGINT, how long in-flight requests may take to finish",
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class TlsSettings:
-    """HTTPS and mutual TLS on the SOAP listener."""
-
-    tls_cert: str | None = setting(None, flag="--tls-cert", help="PEM server certificate (chain)")
-    tls_key: str | None = setting(None, flag="--tls-key", help="PEM private key of --tls-cert")
-    client_ca: str | None = setting(
-        None, flag="--client-ca", help="PEM CA bundle; when set, a client certificate is required"
-    )
-
-    def __post_init__(self) -> None:
-        # Caught here, before anything listens, with the flags named (not at listen time).
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError(
-                "tls.tls_cert (--tls-cert) and tls.tls_key (--tls-key) must be given together"
-            )
-        if self.client_ca is not None and self.tls_cert is None:
-            raise ValueError(
-                "tls.client_ca (--client-ca) needs HTTPS: set --tls-cert and --tls-key too"
-            )
-        for name, flag in (
-            ("tls_cert", "--tls-cert"),
-            ("tls_key", "--tls-key"),
-            ("client_ca", "--client-ca"),
-        ):
-            path = getattr(self, name)
-            if path is not None and not os.path.isfile(path):
-                raise ValueError(f"tls.{name} ({flag}): no such file: {path}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,6 +6,11 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot start with; the message names the setting."""
+
+
 ENV_PREFIX = "HIGHWAY_"
 
 

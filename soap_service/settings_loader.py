@@ -12,11 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from soap_service.settings import ServerSettings
-from soap_service.settings_fields import SettingSpec, spec_of
-
-
-class ConfigError(ValueError):
-    """A setting has a value the service cannot start with; the message names the setting."""
+from soap_service.settings_fields import ConfigError, SettingSpec, spec_of
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping
 from lxml import etree
 
 from soap_service import faults
+from soap_service.core.exchange import Exchange
 from soap_service.faults import ServiceFault, truncate_fragment
 from soap_service.frontdoor.envelope_rules import (
     DEFAULT_UNDERSTOOD,
@@ -19,7 +20,6 @@ from soap_service.frontdoor.http_checks import request_charset
 from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.frontdoor.xml_limits import ShapeCheck, XmlLimits, limit_fault
 from soap_service.frontdoor.xml_prolog import prepare_document
-from soap_service.web.exchange import Exchange
 
 _ENTITY_ERRORS = frozenset(
     {

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
+from soap_service.core.exchange import Exchange, Reply
+from soap_service.core.pipeline import ExchangeObserver
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.log_hygiene import redact
 from soap_service.ops.logs import ACCESS_ATTR, ACCESS_LOGGER
-from soap_service.web.exchange import Exchange, Reply
-from soap_service.web.pipeline import ExchangeObserver
 
 log = logging.getLogger(ACCESS_LOGGER)
 REASON_LIMIT = 200

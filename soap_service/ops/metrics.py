@@ -16,11 +16,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from soap_service import __version__, faults
+from soap_service.core.exchange import Exchange, Reply
+from soap_service.core.pipeline import ExchangeObserver
 from soap_service.faults import ServiceFault
 from soap_service.ops.access_log import outcome_of
 from soap_service.ops.reasons import AUTH_THROTTLE_SCOPES, auth_failure_reason, rate_limit_scope
-from soap_service.web.exchange import Exchange, Reply
-from soap_service.web.pipeline import ExchangeObserver
 
 # Small requests take ~1 ms; a 1000-observation batch tens of ms; anything near 10 s is a stall.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)

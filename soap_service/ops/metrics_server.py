@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from twisted.internet.error import CannotListenError
 from twisted.web import resource, server
 
-from soap_service.settings_loader import ConfigError
+from soap_service.settings_fields import ConfigError
 
 log = logging.getLogger("highway.metrics")
 METRICS_PATH = b"/metrics"

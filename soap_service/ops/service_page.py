@@ -12,12 +12,12 @@ from html import escape
 from typing import Any
 
 from soap_service import __version__
+from soap_service.core.exchange import Reply
+from soap_service.core.principal import OPERATIONS_BY_ROLE
 from soap_service.ops import contract_docs, samples
 from soap_service.ops.board import BoardCache
 from soap_service.ops.fault_table import fault_rows
 from soap_service.ops.page_style import STYLE
-from soap_service.security.principal import OPERATIONS_BY_ROLE
-from soap_service.web.exchange import Reply
 
 HTML = "text/html; charset=utf-8"
 HEADERS = (

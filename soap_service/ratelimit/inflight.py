@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from soap_service import faults
+from soap_service.core.exchange import Exchange, Reply
+from soap_service.core.pipeline import ExchangeObserver
 from soap_service.faults import ServiceFault
-from soap_service.web.exchange import Exchange, Reply
-from soap_service.web.pipeline import ExchangeObserver
 
 NOTE_KEY = "in_flight_slot"  # exchange.notes[NOTE_KEY] is True while the exchange holds a slot
 RETRY_AFTER_SECONDS = 1

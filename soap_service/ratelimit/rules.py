@@ -18,7 +18,7 @@ import re
 
 from limits import RateLimitItem, parse_many
 
-from soap_service.security.principal import ROLES
+from soap_service.core.principal import ROLES
 
 UNLIMITED = "unlimited"
 ANY = "*"

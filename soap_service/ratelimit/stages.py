@@ -9,11 +9,11 @@ import time
 from limits import RateLimitItem
 
 from soap_service import faults
+from soap_service.core.exchange import Exchange
 from soap_service.faults import ServiceFault
 from soap_service.ratelimit.backend import LimitBackend
 from soap_service.ratelimit.counters import Decision
 from soap_service.ratelimit.rules import RuleSet
-from soap_service.web.exchange import Exchange
 
 RATELIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 _HEADER_NAMES = frozenset(name.lower() for name in RATELIMIT_HEADERS)

@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 from cryptography import x509
 
+from soap_service.core.principal import ROLES
 from soap_service.security.digest_secrets import DigestSecretBox
 from soap_service.security.passwords import hash_password
-from soap_service.security.principal import ROLES
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
@@ -68,7 +68,7 @@ def _row(row: tuple[str, str, str | None, bytes | None, str | None]) -> Account:
 
 
 class AccountLookup(Protocol):
-    """How the serving path finds accounts: coroutines (store/account_directory.py)."""
+    """How the serving path finds accounts: coroutines (security/account_directory.py)."""
 
     async def get(self, name: str) -> Account | None:
         """The account with this name, or None."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from soap_service import faults
+from soap_service.core.exchange import Exchange
 from soap_service.faults import ServiceFault
 from soap_service.security import errors
 from soap_service.security.wss_stage import NOTE_SECURITY_HEADER
-from soap_service.web.exchange import Exchange
 
 
 class AuthorizationStage:

@@ -3,10 +3,10 @@ with any WS-Security identity in the same request."""
 
 from __future__ import annotations
 
+from soap_service.core.exchange import Exchange
+from soap_service.core.principal import Principal
 from soap_service.security import errors
 from soap_service.security.accounts import AccountLookup, subject_of
-from soap_service.security.principal import Principal
-from soap_service.web.exchange import Exchange
 
 
 class ClientCertificateStage:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
+from soap_service.ratelimit.rules import parse_limit
 from soap_service.settings_fields import int_between, non_negative_float, positive_int, setting
 
 
 def _limit(text: str) -> str:
     """Validate a `limits` notation limit (`30/minute`) or `unlimited`; kept as text."""
-    from soap_service.ratelimit.rules import parse_limit  # ratelimit imports security
-
     parse_limit(text)
     return text.strip()
 
@@ -119,3 +119,33 @@ class SecuritySettings:
     def replay_window_seconds(self) -> float:
         """How long a (username, nonce) pair must be remembered: the whole acceptance window."""
         return self.max_age_seconds + self.future_skew_seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class TlsSettings:
+    """HTTPS and mutual TLS on the SOAP listener."""
+
+    tls_cert: str | None = setting(None, flag="--tls-cert", help="PEM server certificate (chain)")
+    tls_key: str | None = setting(None, flag="--tls-key", help="PEM private key of --tls-cert")
+    client_ca: str | None = setting(
+        None, flag="--client-ca", help="PEM CA bundle; when set, a client certificate is required"
+    )
+
+    def __post_init__(self) -> None:
+        # Caught here, before anything listens, with the flags named (not at listen time).
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError(
+                "tls.tls_cert (--tls-cert) and tls.tls_key (--tls-key) must be given together"
+            )
+        if self.client_ca is not None and self.tls_cert is None:
+            raise ValueError(
+                "tls.client_ca (--client-ca) needs HTTPS: set --tls-cert and --tls-key too"
+            )
+        for name, flag in (
+            ("tls_cert", "--tls-cert"),
+            ("tls_key", "--tls-key"),
+            ("client_ca", "--client-ca"),
+        ):
+            path = getattr(self, name)
+            if path is not None and not os.path.isfile(path):
+                raise ValueError(f"tls.{name} ({flag}): no such file: {path}")

@@ -14,10 +14,10 @@ from lxml import etree
 from xmlsec import constants as xc
 
 from soap_service import faults
+from soap_service.core.principal import Principal
 from soap_service.faults import WSSE_NS
 from soap_service.security import errors
 from soap_service.security.certs import CertificateTrust
-from soap_service.security.principal import Principal
 from soap_service.security.replay_guard import ReplayGuard
 from soap_service.security.settings import SecuritySettings
 from soap_service.security.signed_info import SignedInfoPolicy

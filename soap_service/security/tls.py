@@ -8,7 +8,7 @@ from cryptography import x509
 from OpenSSL import crypto
 from twisted.internet import ssl
 
-from soap_service.settings import TlsSettings
+from soap_service.security.settings import TlsSettings
 
 
 def _read(path: str, what: str) -> bytes:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from lxml import etree
 
+from soap_service.core.exchange import TransportInfo
+from soap_service.core.principal import Principal
 from soap_service.faults import WSSE_NS, WSU_NS
 from soap_service.ratelimit.auth_failures import AuthFailureThrottle, HashingQueue
 from soap_service.security import errors
@@ -24,7 +26,6 @@ from soap_service.security.passwords import (
     verify_password,
     verify_password_async,
 )
-from soap_service.security.principal import Principal
 from soap_service.security.replay_guard import ReplayGuard
 from soap_service.security.settings import SecuritySettings
 from soap_service.security.wsxml import (
@@ -36,7 +37,6 @@ from soap_service.security.wsxml import (
     q,
     text_of,
 )
-from soap_service.web.exchange import TransportInfo
 
 # Not a valid account name (accounts.py): the dummy digest secret can never be anyone's.
 _DUMMY_ACCOUNT = "\x00no-such-account"

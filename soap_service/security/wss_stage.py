@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from lxml import etree
 
+from soap_service.core.exchange import Exchange
+from soap_service.core.principal import Principal
 from soap_service.faults import SOAP11_ENV_NS, WSSE_NS, WSU_NS
 from soap_service.security import errors
-from soap_service.security.principal import Principal
 from soap_service.security.signature import BINARY_SECURITY_TOKEN, SignatureVerifier
 from soap_service.security.timestamp import TimestampVerifier
 from soap_service.security.usernametoken import UsernameTokenVerifier
@@ -19,7 +20,6 @@ from soap_service.security.wsxml import (
     element_ids,
     q,
 )
-from soap_service.web.exchange import Exchange
 
 USERNAME_TOKEN = q(WSSE_NS, "UsernameToken")
 TIMESTAMP = q(WSU_NS, "Timestamp")

@@ -15,11 +15,11 @@ from spyne.server import ServerBase
 
 from soap_service import faults
 from soap_service.contract.contract import schema_element
+from soap_service.core.exchange import Exchange
 from soap_service.faults import ServiceFault, truncate_fragment
 from soap_service.soap.lexical import datetime_element_names, normalize_datetimes
 from soap_service.soap.response_cache import CACHEABLE_OPERATIONS, Key, ResponseCache
 from soap_service.soap.service import OPERATIONS
-from soap_service.web.exchange import Exchange
 
 TNS = "urn:highway-traffic:v1"
 # Elements whose schema-valid text Spyne may not parse (24:00:00, whitespace): lexical.py.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from soap_service import faults
+from soap_service.core.errors import DependencyUnavailable
 from soap_service.faults import ServiceFault
 
 # How long a client is told to wait before retrying a request the database could not serve.
@@ -20,7 +21,7 @@ _SQLITE_UNAVAILABLE_PREFIXES = (
 )
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(DependencyUnavailable):
     """The database cannot serve this call now (locked past the bound, down, full, read-only).
 
     `reason` is a short, log-safe word for /readyz and the access log; `write` tells whether a
@@ -31,6 +32,10 @@ class StoreUnavailable(RuntimeError):
         super().__init__(reason)
         self.reason = reason
         self.write = write
+
+    def as_fault(self) -> ServiceFault:
+        """503 Server.Unavailable with Retry-After."""
+        return unavailable_fault(self)
 
 
 class StoreIntegrityError(sqlite3.IntegrityError):

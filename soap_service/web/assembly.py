@@ -10,9 +10,11 @@ import datetime as dt
 from typing import Any
 
 from soap_service.contract.limits import NetworkOutsideContract, check_network
+from soap_service.core.pipeline import ExchangeObserver, Pipeline
+from soap_service.core.stages import Stage
 from soap_service.frontdoor.xml_guard import XmlGuard
-from soap_service.ops.wiring import build_ops
 from soap_service.ratelimit.build import build_rate_limiting
+from soap_service.security.account_directory import AccountDirectory
 from soap_service.security.build import build_security_stages, is_loopback_host
 from soap_service.settings import ServerSettings
 from soap_service.settings_loader import ConfigError
@@ -21,12 +23,10 @@ from soap_service.soap.runner import SpyneRunner
 from soap_service.soap.service import OperationLoader, build_application
 from soap_service.state.shared import open_state
 from soap_service.store import database, sample_network
-from soap_service.store.account_directory import AccountDirectory
 from soap_service.store.engines import open_engine
 from soap_service.store.traffic_store import TrafficStore, load_network
-from soap_service.web.pipeline import ExchangeObserver, Pipeline
+from soap_service.web.ops_wiring import build_ops
 from soap_service.web.routes import ReadinessProbe
-from soap_service.web.stages import Stage
 
 
 @dataclasses.dataclass

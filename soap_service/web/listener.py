@@ -14,17 +14,17 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.web import server
 
+from soap_service.core.exchange import TransportInfo
 from soap_service.frontdoor.connection_caps import ConnectionCaps
 from soap_service.frontdoor.http_checks import check_soap_post
 from soap_service.frontdoor.http_layer import cap_connections, install_front_door
 from soap_service.ops.service_page import service_page_route
-from soap_service.ops.wiring import start_ops
 from soap_service.security.build import is_loopback_host
 from soap_service.settings import ServerSettings
 from soap_service.settings_loader import ConfigError
 from soap_service.web.assembly import Service, build_service
 from soap_service.web.drain import Drainer
-from soap_service.web.exchange import TransportInfo
+from soap_service.web.ops_wiring import start_ops
 from soap_service.web.reload import ReloadableTLS, Reloader
 from soap_service.web.resource import SOAP_PATH, GetRoute, HighwayResource
 from soap_service.web.routes import contract_route, healthz_route, readyz_route
@@ -145,7 +145,7 @@ def serve(
     is reported before the database is touched or a demo account is created. Returns the exit
     code: 0 after a complete drain, 1 if the grace period ran out with requests in flight.
     """
-    from soap_service.ops.wiring import metrics_port_for
+    from soap_service.web.ops_wiring import metrics_port_for
     from soap_service.web.workers import inherited_socket
 
     reactor = install_reactor()

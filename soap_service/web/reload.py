@@ -18,7 +18,8 @@ from OpenSSL import SSL
 from twisted.internet.interfaces import IOpenSSLServerConnectionCreator
 from zope.interface import implementer
 
-from soap_service.settings import ServerSettings, TlsSettings
+from soap_service.security.settings import TlsSettings
+from soap_service.settings import ServerSettings
 
 log = logging.getLogger("highway.server")
 

@@ -14,10 +14,10 @@ from twisted.internet.defer import Deferred
 from twisted.web import resource, server
 
 from soap_service import faults
+from soap_service.core.exchange import Exchange, Reply, TransportInfo
+from soap_service.core.pipeline import Pipeline
+from soap_service.core.stages import Stage
 from soap_service.faults import ServiceFault
-from soap_service.web.exchange import Exchange, Reply, TransportInfo
-from soap_service.web.pipeline import Pipeline
-from soap_service.web.stages import Stage
 
 log = logging.getLogger("highway.http")
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 
 from soap_service import faults
 from soap_service.contract import contract
+from soap_service.core.exchange import Reply
 from soap_service.faults import ServiceFault
-from soap_service.web.exchange import Reply
 
 XML = "text/xml; charset=utf-8"
 JSON = "application/json"

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from soap_service.core.exchange import Exchange, Reply, TransportInfo
+from soap_service.core.pipeline import ExchangeObserver, Pipeline
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.frontdoor.xml_guard import XmlGuard
 from soap_service.soap.runner import SpyneRunner
 from soap_service.soap.service import OperationLoader, build_application
 from soap_service.store.traffic_store import open_traffic_store
-from soap_service.web.exchange import Exchange, Reply, TransportInfo
-from soap_service.web.pipeline import ExchangeObserver, Pipeline
 from tests.soap_helpers import envelope, travel_times_body
 
 

@@ -13,13 +13,13 @@ from lxml import etree
 
 from soap_service import faults
 from soap_service.contract.contract import schema_element, validation_schema
+from soap_service.core.exchange import Exchange, TransportInfo
+from soap_service.core.pipeline import Pipeline
 from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.frontdoor.xml_guard import XmlGuard
 from soap_service.soap.runner import SpyneRunner
 from soap_service.soap.service import OperationLoader, build_application
 from soap_service.store.traffic_store import open_traffic_store
-from soap_service.web.exchange import Exchange, TransportInfo
-from soap_service.web.pipeline import Pipeline
 from tests.soap_helpers import envelope
 
 XS = "{http://www.w3.org/2001/XMLSchema}"

@@ -19,7 +19,7 @@ with atheris.instrument_imports():
 
 from lxml import etree
 
-from soap_service.web.exchange import Exchange, TransportInfo
+from soap_service.core.exchange import Exchange, TransportInfo
 
 CHARSETS = (None, "utf-8", "utf-16", "UTF-8", "utf-7", "latin1")
 ACTIONS = (None, "", '""', '"urn:highway-traffic:v1/ListHighways"', "urn:highway-traffic:v1/x")

@@ -7,11 +7,11 @@ import pytest
 from lxml import etree
 
 from soap_service import faults
+from soap_service.core.exchange import Exchange, TransportInfo
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.frontdoor.xml_guard import XmlGuard
 from soap_service.frontdoor.xml_limits import XmlLimits
-from soap_service.web.exchange import Exchange, TransportInfo
 from tests.frontdoor.catalogue import HT, SOAP11, WSSE, envelope
 
 

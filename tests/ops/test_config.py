@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from soap_service.cli import build_parser
-from soap_service.ops.config_file import MASK, example_toml, masked
+from soap_service.commands.config_file import MASK, example_toml, masked
 from soap_service.settings import ServerSettings
 from soap_service.settings_fields import SettingSpec
 from soap_service.settings_loader import ConfigError, SettingRef, load_settings

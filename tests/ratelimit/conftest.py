@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from soap_service.security.principal import Principal
-from soap_service.web.exchange import Exchange, TransportInfo
+from soap_service.core.exchange import Exchange, TransportInfo
+from soap_service.core.principal import Principal
 from tests.ratelimit.redis_proc import RedisProcess, redis_binary
 
 T = TypeVar("T")

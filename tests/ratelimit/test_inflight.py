@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from soap_service import faults
+from soap_service.core.exchange import Reply
 from soap_service.faults import ServiceFault
 from soap_service.ratelimit.inflight import DebugOperationDelay, InFlightLimit, InFlightRelease
-from soap_service.web.exchange import Reply
 from tests.ratelimit.conftest import make_exchange, run
 
 

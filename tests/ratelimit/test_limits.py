@@ -8,11 +8,11 @@ import time
 import pytest
 
 from soap_service import faults
+from soap_service.core.principal import Principal
 from soap_service.faults import ServiceFault
 from soap_service.ratelimit.build import build_rate_limiting
 from soap_service.ratelimit.settings import RateLimitSettings
 from soap_service.ratelimit.stages import client_key
-from soap_service.security.principal import Principal
 from soap_service.state.shared import open_state
 from tests.ratelimit.conftest import headers_of, make_exchange, run
 

@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from soap_service.core.exchange import Exchange, TransportInfo
 from soap_service.faults import ServiceFault
+from soap_service.security.account_directory import AccountDirectory
 from soap_service.security.accounts import AccountStore
 from soap_service.security.build import build_security_stages
 from soap_service.security.digest_secrets import DigestSecretBox, default_key_path
 from soap_service.security.settings import SecuritySettings
 from soap_service.state.replay import MemoryReplayCache
 from soap_service.store import database
-from soap_service.store.account_directory import AccountDirectory
 from soap_service.store.engines import open_engine
-from soap_service.web.exchange import Exchange, TransportInfo
 from tests.security.pki import DAY, NOW, Issued, TestCA
 from tests.soap_helpers import envelope as soap_envelope
 from tests.soap_helpers import travel_times_body

@@ -15,11 +15,11 @@ from lxml import etree
 
 from client.wsse import X509Signer
 from soap_service import faults
+from soap_service.core.exchange import TransportInfo
 from soap_service.faults import ServiceFault
 from soap_service.ratelimit.auth_failures import FailureCounter, HashingQueue, Window
 from soap_service.security import usernametoken
 from soap_service.security.digest_secrets import DigestSecretBox
-from soap_service.web.exchange import TransportInfo
 from tests.security.conftest import PASSWORDS, Harness, Pki, build_envelope
 from tests.security.test_usernametoken import digest, text
 

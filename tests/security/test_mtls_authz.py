@@ -6,8 +6,8 @@ from lxml import etree
 
 from client.wsse import UsernameTokenSigner
 from soap_service import faults
-from soap_service.security.principal import Principal
-from soap_service.web.exchange import TransportInfo
+from soap_service.core.exchange import TransportInfo
+from soap_service.core.principal import Principal
 from tests.security.conftest import PASSWORDS, Harness, Pki, build_envelope
 from tests.security.pki import Issued
 from tests.soap_helpers import envelope as soap_envelope

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from soap_service.domain import Observation
+from soap_service.security.account_directory import AccountDirectory
 from soap_service.security.accounts import AccountStore
 from soap_service.store import database
-from soap_service.store.account_directory import AccountDirectory
 from soap_service.store.traffic_store import open_traffic_store
 from tests.conftest import ROOT
 from tests.store.pg_proc import PostgresProcess

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 import pytest
 
 from soap_service.domain import Direction, Observation
+from soap_service.security.account_directory import AccountDirectory
 from soap_service.security.accounts import AccountStore
 from soap_service.store import database, sample_network
-from soap_service.store.account_directory import AccountDirectory
 from soap_service.store.errors import StoreUnavailable
 from soap_service.store.migrations import MIGRATIONS, POSTGRES_MIGRATIONS
 from soap_service.store.traffic_store import (

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
-from soap_service.web.exchange import Exchange
+from soap_service.core.exchange import Exchange
 
 
 class Stage(Protocol):
@@ -24,4 +24,16 @@ class EnvelopeGuard(Protocol):
 
     def parse(self, exchange: Exchange) -> None:
         """Set `exchange.envelope` to the parsed root element, or raise ServiceFault."""
+        ...
+
+
+class OperationRunner(Protocol):
+    """Validates and dispatches the parsed Body, then runs the operation (soap/runner.py)."""
+
+    def prepare(self, exchange: Exchange) -> Any:
+        """Schema-validate and dispatch; return what `run` needs, or raise ServiceFault."""
+        ...
+
+    async def run(self, exchange: Exchange, prepared: Any) -> bytes:
+        """Run the operation after the security stages; return the response envelope."""
         ...

@@ -6,11 +6,11 @@ import dataclasses
 import logging
 from typing import Any
 
+from soap_service.core.pipeline import ExchangeObserver
 from soap_service.ops.access_log import AccessLog
 from soap_service.ops.metrics import LiveCollector, MetricsObserver, ServiceMetrics
 from soap_service.ops.redis_ready import RedisReadiness
 from soap_service.settings import ServerSettings
-from soap_service.web.pipeline import ExchangeObserver
 from soap_service.web.routes import ReadinessProbe
 
 log = logging.getLogger("highway.ops")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from soap_service.ops.config_file import effective_toml, example_toml
+from soap_service.commands.config_file import effective_toml, example_toml
 from soap_service.settings_loader import ConfigError, add_setting_arguments, load_settings
 
 

@@ -7,11 +7,10 @@ import logging
 from collections.abc import Sequence
 
 from soap_service import faults
+from soap_service.core.errors import DependencyUnavailable
+from soap_service.core.exchange import Exchange, Reply
+from soap_service.core.stages import EnvelopeGuard, OperationRunner, Stage
 from soap_service.faults import ServiceFault
-from soap_service.soap.runner import SpyneRunner
-from soap_service.store.errors import StoreUnavailable, unavailable_fault
-from soap_service.web.exchange import Exchange, Reply
-from soap_service.web.stages import EnvelopeGuard, Stage
 
 log = logging.getLogger("highway.request")
 
@@ -24,7 +23,7 @@ class Pipeline:
         *,
         before_parse: Sequence[Stage],
         guard: EnvelopeGuard,
-        runner: SpyneRunner,
+        runner: OperationRunner,
         before_operation: Sequence[Stage],
         observers: Sequence[ExchangeObserver] = (),
     ) -> None:
@@ -49,8 +48,8 @@ class Pipeline:
         except ServiceFault as exc:
             fault = exc
             reply = fault_reply(exc, exchange)
-        except StoreUnavailable as exc:  # locked past the bound, down, full, read-only
-            fault = unavailable_fault(exc)
+        except DependencyUnavailable as exc:  # database locked, down, full, read-only
+            fault = exc.as_fault()
             reply = fault_reply(fault, exchange)
         except Exception:  # noqa: BLE001 - any bug must still end in a SOAP fault
             log.exception("unhandled error correlation_id=%s", exchange.correlation_id)

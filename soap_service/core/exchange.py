@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from cryptography.x509 import Certificate
     from lxml.etree import _Element
 
-    from soap_service.security.principal import Principal
+    from soap_service.core.principal import Principal
 
 
 @dataclasses.dataclass(frozen=True)

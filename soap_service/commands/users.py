@@ -16,9 +16,9 @@ import sqlite3
 import sys
 from typing import Any, TextIO
 
+from soap_service.core.principal import ROLES
 from soap_service.security.accounts import Account, AccountError, AccountStore
 from soap_service.security.digest_secrets import DigestSecretBox, default_key_path
-from soap_service.security.principal import ROLES
 
 MIN_PASSWORD_LENGTH = 8
 

@@ -1,0 +1,2 @@
+"""The `highway-server` subcommands other than `serve` (users, db, config): wiring-level, so
+they may import any package below."""
