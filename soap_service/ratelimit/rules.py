@@ -5,10 +5,14 @@ any authenticated principal. OPERATION is a contract operation (`GetTravelTimes`
 the rule covers every operation of that subject with one shared counter. LIMIT is one limit in
 the `limits` notation (`600/minute`, `10/second`, `5 per 2 seconds`) or `unlimited`.
 
-Exactly one rule applies to a request: the most specific one, in this order
+Exactly one rule applies to a request. The operator's rules (from flags, HIGHWAY_RATE_LIMIT or
+the config file) come first: of those that match, the most specific one, in this order
     account:NAME:OP > account:NAME > ROLE:OP > ROLE > *:OP > *
-so a rule for one account can raise or lower its role's limit. Counters are per principal:
-a role rule gives every principal of that role its own bucket of that size.
+so among the operator's own rules one for an account can raise or lower its role's limit.
+The built-in defaults only fill requests that no operator rule matches: an operator's
+`reader=40/minute` limits every reader operation, and the default
+`reader:GetTravelTimes=600/minute`, though more specific, no longer applies to readers.
+Counters are per principal: a role rule gives every principal of that role its own bucket.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from soap_service.core.principal import ROLES
 
 UNLIMITED = "unlimited"
 ANY = "*"
+CONFIGURED = "configured"
+DEFAULT = "default"
 
 # Defaults from issue #5: readers 600/minute for GetTravelTimes, operators 60 batches/minute;
 # everything else an authenticated principal does shares a generous per-principal bucket.
@@ -63,6 +69,7 @@ class Rule:
     operation: str | None
     limit: RateLimitItem | None  # None: unlimited
     text: str  # as written, for logs and messages
+    origin: str = CONFIGURED  # CONFIGURED or DEFAULT: who wrote it, for `config show`
 
     @property
     def key(self) -> str:
@@ -97,46 +104,75 @@ def parse_rule(text: str) -> Rule:
     return Rule(subject, operation, parse_limit(limit_text), text.strip())
 
 
-class RuleSet:
-    """The effective rules (defaults overridden by configured ones) and the lookup per request."""
+def _precedence(account: str, role: str, operation: str) -> tuple[str, ...]:
+    """The rule keys that can match a request, most specific first."""
+    return (
+        f"account:{account}:{operation}",
+        f"account:{account}",
+        f"{role}:{operation}",
+        role,
+        f"{ANY}:{operation}",
+        ANY,
+    )
 
-    def __init__(self, rules: tuple[Rule, ...]) -> None:
-        self._by_key: dict[str, Rule] = {}
-        for rule in rules:
-            self._by_key[rule.key] = rule  # later rules replace earlier ones of the same scope
+
+class RuleSet:
+    """The operator's rules and the built-in defaults, kept apart, and the lookup per request."""
+
+    def __init__(self, configured: tuple[Rule, ...], defaults: tuple[Rule, ...] = ()) -> None:
+        # Later rules replace earlier ones of the same scope (a flag repeated, a file then a flag).
+        self._configured: dict[str, Rule] = {rule.key: rule for rule in configured}
+        self._defaults: dict[str, Rule] = {rule.key: rule for rule in defaults}
         self._cache: dict[tuple[str, str, str], Rule | None] = {}
 
     @classmethod
     def with_defaults(cls, configured: tuple[Rule, ...]) -> RuleSet:
-        """Defaults first, then configured rules on top (same scope replaces the default)."""
-        return cls(tuple(parse_rule(text) for text in DEFAULT_RULES) + configured)
+        """The operator's rules, with the built-in defaults for what none of them matches."""
+        defaults = tuple(
+            dataclasses.replace(parse_rule(text), origin=DEFAULT) for text in DEFAULT_RULES
+        )
+        return cls(tuple(dataclasses.replace(r, origin=CONFIGURED) for r in configured), defaults)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
-        """Every effective rule."""
-        return tuple(self._by_key.values())
+        """Every rule, the operator's first, then the defaults."""
+        return tuple(self._configured.values()) + tuple(self._defaults.values())
+
+    @property
+    def account_names(self) -> tuple[str, ...]:
+        """Accounts the operator wrote rules for (each may differ from its role's limits)."""
+        names = {r.subject.split(":", 1)[1] for r in self._configured.values()
+                 if r.subject.startswith("account:")}
+        return tuple(sorted(names))
 
     def rule_for(self, account: str, role: str, operation: str) -> Rule | None:
-        """The most specific rule for this caller and operation; None when nothing limits it."""
+        """The rule that limits this caller's operation; None when nothing limits it."""
         cache_key = (account, role, operation)
         try:
             return self._cache[cache_key]
         except KeyError:
             pass
-        found: Rule | None = None
-        for key in (
-            f"account:{account}:{operation}",
-            f"account:{account}",
-            f"{role}:{operation}",
-            role,
-            f"{ANY}:{operation}",
-            ANY,
-        ):
-            found = self._by_key.get(key)
-            if found is not None:
-                break
+        keys = _precedence(account, role, operation)
+        found = next((self._configured[k] for k in keys if k in self._configured), None)
+        if found is None:
+            found = next((self._defaults[k] for k in keys if k in self._defaults), None)
         # Accounts and operations are finite (the account table, the contract), so this cache
         # stays small; bounded anyway in case of a very large account table.
         if len(self._cache) < 100_000:
             self._cache[cache_key] = found
         return found
+
+    def table(self, operations: tuple[str, ...]) -> list[tuple[str, str, Rule | None]]:
+        """(caller, operation, rule) for every role and every account the operator named.
+
+        An account row whose operation falls through to its role's rule has rule None there
+        (the account's role is in the store, not in the configuration)."""
+        rows: list[tuple[str, str, Rule | None]] = []
+        for role in ROLES:
+            rows.extend((role, op, self.rule_for("", role, op)) for op in operations)
+        for name in self.account_names:
+            for op in operations:
+                rule = self.rule_for(name, "", op)
+                own = rule is not None and rule.subject == f"account:{name}"
+                rows.append((f"account:{name}", op, rule if own else None))
+        return rows

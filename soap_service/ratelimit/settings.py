@@ -57,8 +57,9 @@ class RateLimitSettings:
         repeatable=True,
         parse=_rule,
         help="per-principal limit SUBJECT[:OPERATION]=LIMIT, repeatable; SUBJECT is a role, "
-        "account:NAME or *; LIMIT like 600/minute or 'unlimited'. Overrides the default of the "
-        f"same scope; defaults: {', '.join(DEFAULT_RULES)}",
+        "account:NAME or *; LIMIT like 600/minute or 'unlimited'. The most specific matching "
+        "configured rule applies; defaults apply only where no configured rule matches; "
+        f"defaults: {', '.join(DEFAULT_RULES)}",
     )
     ip_rate_limit: str = setting(
         DEFAULT_IP_LIMIT,

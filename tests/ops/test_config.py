@@ -97,6 +97,19 @@ def test_config_show_prints_effective_toml(tmp_path: Path) -> None:
         {"HIGHWAY_LOG_FORMAT": "text"})
 
 
+def test_config_show_prints_the_effective_rule_table(tmp_path: Path) -> None:
+    config = tmp_path / "highway.toml"
+    config.write_text('[ratelimit]\nrate_limits = ["reader=40/minute"]\n')
+    shown = _run("config", "show", "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    tomllib.loads(shown.stdout)  # the table is comments: the output stays a valid file
+    rows = {tuple(line[2:].split()[:2]): line.split() for line in shown.stdout.splitlines()
+            if line.startswith("# ") and len(line.split()) > 5}
+    assert rows[("reader", "GetTravelTimes")][-2:] == ["reader=40/minute", "configured"]
+    assert rows[("operator", "ReportObservations")][-2:] == [
+        "operator:ReportObservations=60/minute", "default"]
+
+
 def test_config_show_masks_secrets() -> None:
     shown = _run("config", "show", "--state-url", "redis://highway:s3cr3t-pw@127.0.0.1:6379/0")
     assert shown.returncode == 0, shown.stderr

@@ -109,6 +109,25 @@ def test_per_principal_burst_with_real_accounts(server_factory: Factory,
         assert quota is not None and (quota.limit, quota.remaining) == (5, 4)
 
 
+def test_operator_role_rule_outranks_the_more_specific_default(server_factory: Factory,
+                                                               accounts_db: Path) -> None:
+    """README's example: `reader=40/minute` limits GetTravelTimes although the built-in default
+    `reader:GetTravelTimes=600/minute` is more specific; an account rule still raises it."""
+    server = server_factory("--rate-limit", "reader=40/minute",
+                            "--rate-limit", "account:bob=unlimited", db=accounts_db)
+    with reader(server, "alice") as alice:
+        for _ in range(39):
+            assert alice.travel_times("192")
+        assert alice.list_highways()  # one bucket for every operation of the role-wide rule
+        quota = alice.last_rate_limit
+        assert quota is not None and (quota.limit, quota.remaining) == (40, 0)
+        with pytest.raises(RateLimitedError):
+            alice.travel_times("192")
+    with reader(server, "bob") as bob:
+        for _ in range(45):
+            assert bob.travel_times("192")
+
+
 # 2. Several processes sharing one Redis -----------------------------------------------------
 
 

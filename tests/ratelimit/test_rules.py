@@ -40,15 +40,74 @@ def test_most_specific_rule_wins() -> None:
     assert rules.rule_for("bigcorp", "reader", "GetTravelTimes").limit is None  # type: ignore[union-attr]
     bigcorp_list = rules.rule_for("bigcorp", "reader", "ListHighways")
     assert bigcorp_list is not None and bigcorp_list.key == "account:bigcorp"
-    # The default reader:GetTravelTimes is more specific than the configured role-wide rule.
-    assert rules.rule_for("alice", "reader", "GetTravelTimes").key == "reader:GetTravelTimes"  # type: ignore[union-attr]
+    # The operator's role-wide rule outranks the more specific default reader:GetTravelTimes.
+    assert rules.rule_for("alice", "reader", "GetTravelTimes").key == "reader"  # type: ignore[union-attr]
     assert rules.rule_for("alice", "reader", "ListHighways").key == "reader"  # type: ignore[union-attr]
+    # Scopes the operator did not configure keep their defaults.
+    operator = rules.rule_for("op1", "operator", "ReportObservations")
+    assert operator is not None and operator.origin == "default" and operator.limit.amount == 60  # type: ignore[union-attr]
 
 
 def test_configured_rule_replaces_default_of_same_scope() -> None:
     rules = RuleSet.with_defaults((parse_rule("reader:GetTravelTimes=10/second"),))
     rule = rules.rule_for("alice", "reader", "GetTravelTimes")
     assert rule is not None and rule.limit is not None and rule.limit.amount == 10
+
+
+SCOPES = (
+    "*", "*:ListHighways", "*:GetTravelTimes", "*:ReportObservations",
+    "reader", "reader:GetTravelTimes", "operator", "operator:ReportObservations",
+    "admin:ListHighways", "account:alice", "account:alice:GetTravelTimes",
+)
+REQUESTS = [(account, role, op)
+            for account, role in (("alice", "reader"), ("bob", "reader"), ("op1", "operator"),
+                                  ("root", "admin"))
+            for op in ("ListHighways", "GetTravelTimes", "ReportObservations")]
+
+
+def _matches(rule_key: str, account: str, role: str, operation: str) -> bool:
+    subject, _, op = rule_key.removeprefix("account:").partition(":")
+    if rule_key.startswith("account:"):
+        ok_subject = subject == account
+    else:
+        ok_subject = subject in ("*", role)
+    return ok_subject and op in ("", operation)
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_an_operator_rule_is_never_outranked_by_a_default(scope: str) -> None:
+    """Whatever one scope the operator configures, every request it matches gets an operator
+    rule; requests it does not match keep the defaults."""
+    rules = RuleSet.with_defaults((parse_rule(f"{scope}=7/minute"),))
+    defaults = RuleSet.with_defaults(())
+    for account, role, op in REQUESTS:
+        rule = rules.rule_for(account, role, op)
+        assert rule is not None
+        if _matches(scope, account, role, op):
+            assert (rule.origin, rule.text) == ("configured", f"{scope}=7/minute"), (account, op)
+        else:
+            assert rule == defaults.rule_for(account, role, op), (account, op)
+
+
+def test_most_specific_operator_rule_wins_among_operator_rules() -> None:
+    rules = RuleSet.with_defaults(tuple(parse_rule(t) for t in (
+        "*=100/minute", "reader:GetTravelTimes=5/second", "account:alice=unlimited")))
+    assert rules.rule_for("bob", "reader", "GetTravelTimes").key == "reader:GetTravelTimes"  # type: ignore[union-attr]
+    assert rules.rule_for("bob", "reader", "ListHighways").key == "*"  # type: ignore[union-attr]
+    assert rules.rule_for("alice", "reader", "GetTravelTimes").key == "account:alice"  # type: ignore[union-attr]
+    # `*` covers every request, so no default is left for operators either.
+    assert rules.rule_for("op1", "operator", "ReportObservations").key == "*"  # type: ignore[union-attr]
+
+
+def test_rule_table_names_each_rule_and_its_origin() -> None:
+    rules = RuleSet.with_defaults(tuple(parse_rule(t) for t in (
+        "reader=40/minute", "account:bob:GetTravelTimes=unlimited")))
+    table = {(caller, op): rule for caller, op, rule in
+             rules.table(("ListHighways", "GetTravelTimes", "ReportObservations"))}
+    assert table[("reader", "GetTravelTimes")].text == "reader=40/minute"  # type: ignore[union-attr]
+    assert table[("operator", "ReportObservations")].origin == "default"  # type: ignore[union-attr]
+    assert table[("account:bob", "GetTravelTimes")].limit is None  # type: ignore[union-attr]
+    assert table[("account:bob", "ListHighways")] is None  # falls through to bob's role
 
 
 def test_flags_env_and_validation_name_the_setting() -> None:
