@@ -15,12 +15,13 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class TransportInfo:
-    """What the connection itself tells us about the caller."""
+    """What the connection (and a trusted proxy in front of it) tells us about the caller."""
 
-    peer_ip: str
-    is_tls: bool = False
+    peer_ip: str  # the client's address: the socket's peer, or what a trusted proxy forwarded
+    is_tls: bool = False  # the client reached us over TLS (this connection, or a trusted proxy's)
     is_loopback_listener: bool = False
-    client_cert: Certificate | None = None
+    client_cert: Certificate | None = None  # from this connection's TLS only
+    proxy_ip: str | None = None  # the trusted proxy the request came through, if any
 
 
 @dataclasses.dataclass

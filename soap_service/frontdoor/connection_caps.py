@@ -3,6 +3,7 @@ is answered 503 with a SOAP Fault and closed at once; established connections ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.interfaces import IHalfCloseableProtocol
@@ -102,10 +103,13 @@ class ConnectionCaps(WrappingFactory):
     protocol = _Counted
 
     def __init__(self, wrapped: Any, *, max_total: int, max_per_peer: int,
-                 call_later: Any = None) -> None:
+                 call_later: Any = None, uncapped_peer: Callable[[str], bool] | None = None,
+                 ) -> None:
         super().__init__(wrapped)
         self.max_total = max_total
         self.max_per_peer = max_per_peer
+        # A trusted balancer carries every client's connections: only the total cap holds it.
+        self._uncapped_peer = uncapped_peer or (lambda _host: False)
         reactor = getattr(wrapped, "reactor", None)
         self._call_later = call_later or getattr(reactor, "callLater", None)
         self.total = 0
@@ -116,7 +120,7 @@ class ConnectionCaps(WrappingFactory):
         host = str(getattr(addr, "host", "local"))
         if self.total >= self.max_total:
             return _Refuser(server_full(), self._call_later)
-        if self.per_peer.get(host, 0) >= self.max_per_peer:
+        if self.per_peer.get(host, 0) >= self.max_per_peer and not self._uncapped_peer(host):
             return _Refuser(too_many_from_peer(), self._call_later)
         wrapper: Any = super().buildProtocol(addr)
         wrapper.peer_host = host

@@ -10,6 +10,7 @@ from twisted.web import server
 from soap_service.frontdoor import refusal_log
 from soap_service.frontdoor.channel import Deadlines, FrontDoorChannel
 from soap_service.frontdoor.connection_caps import ConnectionCaps
+from soap_service.frontdoor.forwarded import ProxyTrust, parse_network
 from soap_service.frontdoor.limited_request import limited_request_factory
 from soap_service.frontdoor.settings import FrontDoorSettings
 
@@ -31,8 +32,10 @@ def install_front_door(site: server.Site, settings: FrontDoorSettings) -> None:
 
 def cap_connections(site: server.Site, settings: FrontDoorSettings) -> ConnectionCaps:
     """The factory to listen with: `site` behind the per-address and total connection caps."""
+    proxies = ProxyTrust(parse_network(n) for n in settings.trusted_proxies)
     return ConnectionCaps(
         site,
         max_total=settings.max_connections,
         max_per_peer=settings.max_connections_per_ip,
+        uncapped_peer=proxies.trusts,
     )

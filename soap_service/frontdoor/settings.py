@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from soap_service.frontdoor.forwarded import parse_network
 from soap_service.settings_fields import positive_float, positive_int, setting
+
+
+def _network(text: str) -> str:
+    """Validate one trusted-proxy address or CIDR; kept as text so settings stay printable."""
+    parse_network(text)
+    return text.strip()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +59,16 @@ class FrontDoorSettings:
         flag="--max-connections-per-ip",
         parse=positive_int,
         help="open connections from one peer address; more are answered 503 and closed",
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (),
+        flag="--trusted-proxy",
+        repeatable=True,
+        parse=_network,
+        help="address or CIDR of a balancer/proxy in front (repeatable): from such a peer the "
+        "client address comes from Forwarded or X-Forwarded-For (rightmost untrusted hop) and "
+        "the scheme from Forwarded proto= or X-Forwarded-Proto, for the access log, the per-IP "
+        "limits and the PasswordText-needs-TLS rule; from other peers these headers are ignored",
     )
     max_xml_depth: int = setting(
         32,

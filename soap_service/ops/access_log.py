@@ -26,9 +26,9 @@ class AccessLog(ExchangeObserver):
     """Logs each finished exchange on `highway.access` (JSON or text, see ops/logs.py).
 
     Fields: correlation_id, principal, auth, operation, outcome, fault_code, reason, status,
-    duration_ms, bytes_in, bytes_out, peer. Never the envelope, a header value or a credential:
-    only the server's own decisions, and the fault reason (which stages keep secret-free) passed
-    through the redaction filter once more.
+    duration_ms, bytes_in, bytes_out, peer (and proxy, behind a --trusted-proxy). Never the
+    envelope, a header value or a credential: only the server's own decisions, and the fault
+    reason (which stages keep secret-free) passed through the redaction filter once more.
     """
 
     def completed(self, exchange: Exchange, reply: Reply, fault: ServiceFault | None) -> None:
@@ -53,4 +53,6 @@ class AccessLog(ExchangeObserver):
             "bytes_out": len(reply.body),
             "peer": exchange.transport.peer_ip,
         }
+        if exchange.transport.proxy_ip is not None:
+            fields["proxy"] = exchange.transport.proxy_ip  # peer is then the forwarded client
         log.info("request", extra={ACCESS_ATTR: fields})

@@ -16,6 +16,7 @@ from twisted.web import server
 
 from soap_service.core.exchange import TransportInfo
 from soap_service.frontdoor.connection_caps import ConnectionCaps
+from soap_service.frontdoor.forwarded import ProxyTrust, forwarding_headers, parse_network
 from soap_service.frontdoor.http_checks import check_soap_post
 from soap_service.frontdoor.http_layer import cap_connections, install_front_door
 from soap_service.ops.service_page import service_page_route
@@ -54,14 +55,18 @@ def transport_info_factory(settings: ServerSettings) -> Any:
 
     loopback = is_loopback_host(settings.core.host)
     uses_tls = settings.uses_tls
+    proxies = ProxyTrust(parse_network(n) for n in settings.frontdoor.trusted_proxies)
 
     def transport_info(request: server.Request) -> TransportInfo:
-        peer = request.getClientAddress()
+        peer_ip = getattr(request.getClientAddress(), "host", "unknown")
+        caller = proxies.resolve(peer_ip, forwarding_headers(request))
         return TransportInfo(
-            peer_ip=getattr(peer, "host", "unknown"),
-            is_tls=uses_tls,
-            is_loopback_listener=loopback,
+            peer_ip=caller.ip,
+            # A trusted proxy's word on the scheme counts; our own TLS always does.
+            is_tls=uses_tls or bool(caller.tls),
+            is_loopback_listener=loopback and caller.proxy_ip is None,
             client_cert=peer_certificate(request.transport) if uses_tls else None,
+            proxy_ip=caller.proxy_ip,
         )
 
     return transport_info

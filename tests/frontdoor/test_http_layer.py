@@ -188,6 +188,32 @@ def test_connection_caps_refuse_the_excess_and_spare_established_clients(harness
     _ok(site.port)
 
 
+def test_a_trusted_proxy_is_held_only_by_the_total_cap(harness):
+    """A balancer carries every client's connections: the per-address cap does not apply to a
+    --trusted-proxy address, the total cap still does, and other addresses keep their cap."""
+    site = harness(max_connections_per_ip=1, max_connections=5, header_timeout=20.0,
+                   trusted_proxies=("127.0.0.1",))
+    balancer = [connect(site.port) for _ in range(3)]
+    other = connect(site.port, source="127.0.0.2")
+    time.sleep(0.2)
+    second = connect(site.port, source="127.0.0.2")
+    refused = read_response(second)
+    second.close()
+    assert refused is not None and refused.faultcode == "soap:Client.TooManyConnections"
+    for sock in balancer:
+        send_all(sock, [post("/soap", b"<a/>")])
+        answer = read_response(sock)
+        assert answer is not None and answer.status == 200
+    balancer.append(connect(site.port))  # the fifth connection: the total is reached
+    time.sleep(0.2)
+    sixth = connect(site.port)
+    full = read_response(sixth)
+    sixth.close()
+    assert full is not None and full.faultcode == "soap:Server.Overloaded"
+    for sock in (*balancer, other):
+        sock.close()
+
+
 def test_refused_connection_is_closed_by_the_server(harness):
     site = harness(max_connections_per_ip=1, max_connections=1, header_timeout=20.0)
     held = connect(site.port)
