@@ -21,6 +21,7 @@ from soap_service.core.pipeline import ExchangeObserver
 from soap_service.faults import ServiceFault
 from soap_service.ops.access_log import outcome_of
 from soap_service.ops.reasons import AUTH_THROTTLE_SCOPES, auth_failure_reason, rate_limit_scope
+from soap_service.state.replay import MemoryReplayCache
 
 # Small requests take ~1 ms; a 1000-observation batch tens of ms; anything near 10 s is a stall.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -109,9 +110,11 @@ class MetricsObserver(ExchangeObserver):
 class LiveCollector(Collector):
     """Gauges read on scrape: requests in flight, Redis state (from state/health.py), build."""
 
-    def __init__(self, in_flight: Callable[[], int], state_health: Any | None) -> None:
+    def __init__(self, in_flight: Callable[[], int], state_health: Any | None,
+                 replay_cache: Any | None = None) -> None:
         self._in_flight = in_flight
         self._health = state_health
+        self._replay = replay_cache
 
     def collect(self) -> Iterator[Metric]:
         """See prometheus_client's Collector protocol."""
@@ -121,6 +124,15 @@ class LiveCollector(Collector):
                                  labels=["version"])
         info.add_metric([__version__], 1)
         yield info
+        if isinstance(self._replay, MemoryReplayCache):
+            yield GaugeMetricFamily("highway_replay_cache_entries", "Nonces the in-process "
+                                    "replay cache remembers now", value=len(self._replay))
+            yield GaugeMetricFamily("highway_replay_cache_capacity", "New nonces the in-process "
+                                    "replay cache takes per window (--replay-cache-entries)",
+                                    value=self._replay.capacity)
+            yield CounterMetricFamily("highway_replay_cache_full_refusals", "WS-Security "
+                                      "requests refused (503) because the replay cache was full",
+                                      value=self._replay.full_refusals)
         if self._health is None:
             return
         snap = self._health.snapshot()

@@ -7,6 +7,7 @@ import urllib.parse
 
 from soap_service.ratelimit.rules import DEFAULT_IP_LIMIT, DEFAULT_RULES, parse_limit, parse_rule
 from soap_service.settings_fields import float_between, positive_int, setting
+from soap_service.state.replay import DEFAULT_REPLAY_ENTRIES
 
 STRATEGIES = ("fixed-window", "moving-window", "sliding-window-counter")
 STATE_SCHEMES = ("memory", "redis", "rediss")
@@ -50,6 +51,16 @@ class RateLimitSettings:
         parse=_state_url,
         help="memory:// (per process) or redis://HOST:PORT/DB: rate-limit counters and the "
         "WS-Security replay cache shared by every process and machine using that Redis",
+    )
+    replay_cache_entries: int = setting(
+        DEFAULT_REPLAY_ENTRIES,
+        flag="--replay-cache-entries",
+        parse=positive_int,
+        help="nonces the in-process replay cache (memory:// state) holds per replay window; "
+        "memory is fixed at start: 32 MiB at the default 900000 (2 x 8 bytes x the power of "
+        "two at or above twice the entries); when full, WS-Security requests get 503 "
+        "Server.Unavailable (logged once per window, counted in "
+        "highway_replay_cache_full_refusals_total); ignored with redis:// state",
     )
     rate_limits: tuple[str, ...] = setting(
         (),

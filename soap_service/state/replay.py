@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import secrets
 import time
@@ -15,6 +16,15 @@ from soap_service.state.redisconn import REDIS_ERRORS, is_redis_url
 
 if TYPE_CHECKING:
     from soap_service.state.batcher import RedisBatcher
+
+log = logging.getLogger("highway.state")
+DEFAULT_REPLAY_ENTRIES = 900_000
+
+
+def replay_table_bytes(max_entries: int) -> int:
+    """Memory the in-process cache holds for `max_entries`: two tables of 8-byte slots, each
+    the power of two at or above twice the entries (at most half full)."""
+    return 2 * 8 * (1 << max(4, (2 * max(max_entries, 1) - 1).bit_length()))
 
 
 class StateUnavailable(Exception):
@@ -46,10 +56,11 @@ class MemoryReplayCache:
 
     MAX_PROBES = 64
 
-    def __init__(self, max_entries: int = 900_000, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, max_entries: int = DEFAULT_REPLAY_ENTRIES,
+                 clock: Callable[[], float] = time.monotonic):
         self._max = max_entries
         # At most half full, so probe sequences stay short (about 2 probes on average).
-        self._size = 1 << max(4, (2 * max(max_entries, 1) - 1).bit_length())
+        self._size = replay_table_bytes(max_entries) // 16
         self._mask = self._size - 1
         self._clock = clock
         self._hash_key = secrets.token_bytes(16)
@@ -58,6 +69,8 @@ class MemoryReplayCache:
         self._current: array[int] | None = None
         self._previous: array[int] | None = None
         self._count = 0  # keys in the current generation
+        self.full_refusals = 0  # requests refused because the cache was full (a metric)
+        self._full_logged = False  # one warning per window, not one per refused request
 
     def _hash(self, key: str) -> int:
         digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8, key=self._hash_key).digest()
@@ -75,6 +88,7 @@ class MemoryReplayCache:
             self._current = array("Q", bytes(8 * self._size))
             self._count = 0
             self._started = now
+            self._full_logged = False
 
     def _slot(self, table: array[int], hashed: int) -> tuple[int, bool]:
         """(index, found): where `hashed` is, or the empty slot where it would go (-1: none)."""
@@ -101,6 +115,14 @@ class MemoryReplayCache:
         if found:
             return False
         if index < 0 or self._count >= self._max:
+            self.full_refusals += 1
+            if not self._full_logged:
+                self._full_logged = True
+                log.warning(
+                    "replay cache full (%d nonces in the last %.0f s, --replay-cache-entries %d): "
+                    "WS-Security requests get 503 Server.Unavailable until the window turns; "
+                    "raise --replay-cache-entries or use --state-url redis://",
+                    self._count, self._window, self._max)
             raise StateUnavailable("replay cache is full")
         current[index] = hashed
         self._count += 1
@@ -111,6 +133,11 @@ class MemoryReplayCache:
         previous = self._previous
         older = 0 if previous is None else self._size - previous.count(0)
         return self._count + older
+
+    @property
+    def capacity(self) -> int:
+        """New keys accepted per window before the cache refuses."""
+        return self._max
 
 
 class RedisReplayCache:
@@ -144,11 +171,12 @@ class RedisReplayCache:
 
 
 def replay_cache_for(
-    url: str, batcher: RedisBatcher | None, health: StateHealth
+    url: str, batcher: RedisBatcher | None, health: StateHealth,
+    max_entries: int = DEFAULT_REPLAY_ENTRIES,
 ) -> ReplayCache:
     """The replay cache the state URL asks for: Redis (shared) or memory (this process)."""
     if is_redis_url(url):
         if batcher is None:
             raise ValueError("a redis state URL needs a redis batcher")
         return RedisReplayCache(batcher, health)
-    return MemoryReplayCache()
+    return MemoryReplayCache(max_entries)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from soap_service.state import redisconn
 from soap_service.state.batcher import RedisBatcher
 from soap_service.state.health import StateHealth
-from soap_service.state.replay import ReplayCache, replay_cache_for
+from soap_service.state.replay import DEFAULT_REPLAY_ENTRIES, ReplayCache, replay_cache_for
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -39,13 +39,14 @@ class SharedState:
             await self.redis.aclose()
 
 
-def open_state(url: str) -> SharedState:
+def open_state(url: str, replay_entries: int = DEFAULT_REPLAY_ENTRIES) -> SharedState:
     """Build the shared state for `url` (memory:// or redis://...). Does no I/O: Redis is
-    connected lazily on the reactor's event loop at the first request."""
+    connected lazily on the reactor's event loop at the first request. `replay_entries`
+    bounds the in-process replay cache (memory:// only; Redis keeps its own)."""
     if redisconn.is_redis_url(url):
         client = redisconn.connect(url)
         batcher = RedisBatcher(client)
         health = StateHealth(ping=client.ping)
         return SharedState(url, health, replay_cache_for(url, batcher, health), client, batcher)
     health = StateHealth()
-    return SharedState(url, health, replay_cache_for(url, None, health))
+    return SharedState(url, health, replay_cache_for(url, None, health, replay_entries))

@@ -91,7 +91,7 @@ def build_service(settings: ServerSettings, reactor: Any) -> Service:
 
     # Shared state (memory:// or Redis): rate-limit counters and the WS-Security replay cache;
     # the security stages take `state.replay_cache` (Redis: shared, fails closed when down).
-    state = open_state(settings.ratelimit.state_url)
+    state = open_state(settings.ratelimit.state_url, settings.ratelimit.replay_cache_entries)
     rate_limiting = build_rate_limiting(settings.ratelimit, state)
     parts["state"] = state
     parts["state_health"] = state.health

@@ -62,7 +62,9 @@ def start_ops(service: Any, resource: Any, reactor: Any, *, metrics_socket: Any 
         from soap_service.ops.metrics_server import listen_metrics
 
         parts.metrics.add_live_collector(
-            LiveCollector(lambda: resource.in_flight, service.parts.get("state_health"))
+            LiveCollector(lambda: resource.in_flight, service.parts.get("state_health"),
+                          service.parts["state"].replay_cache if "state" in service.parts
+                          else None)
         )
         port = metrics_port_for(service.settings)
         assert port is not None

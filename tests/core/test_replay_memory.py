@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from soap_service.state.replay import MemoryReplayCache, StateUnavailable
+from soap_service.state.replay import MemoryReplayCache, StateUnavailable, replay_table_bytes
 
 
 class Clock:
@@ -76,6 +76,28 @@ def test_a_full_cache_refuses_instead_of_evicting() -> None:
     with pytest.raises(StateUnavailable):
         seen(cache, "d")
     assert seen(cache, "a") is False  # live entries were kept
+
+
+def test_a_full_cache_is_logged_once_per_window_and_counted(
+        caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    cache = MemoryReplayCache(max_entries=2, clock=clock)
+    assert seen(cache, "a", 60) and seen(cache, "b", 60)
+    with caplog.at_level("WARNING", logger="highway.state"):
+        for key in "cde":
+            with pytest.raises(StateUnavailable):
+                seen(cache, key, 60)
+    assert cache.full_refusals == 3 and cache.capacity == 2
+    warnings = [r for r in caplog.records if "replay cache full" in r.getMessage()]
+    assert len(warnings) == 1 and "--replay-cache-entries 2" in warnings[0].getMessage()
+    clock.now += 61  # the window turns: room again, and a new warning may be logged
+    assert seen(cache, "c", 60)
+    assert seen(cache, "a", 60) is False  # still remembered in the previous generation
+
+
+def test_memory_is_fixed_by_the_setting() -> None:
+    assert replay_table_bytes(900_000) == 32 * 1024 * 1024  # the documented default figure
+    assert replay_table_bytes(1000) == 2 * 8 * 2048
 
 
 def test_processes_hash_differently() -> None:

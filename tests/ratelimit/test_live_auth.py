@@ -19,7 +19,7 @@ from client.errors import ServiceFaultError, UnavailableError
 from client.retry import NO_RETRY
 from client.wsse import UsernameTokenSigner
 from tests.conftest import RunningServer
-from tests.ops.ops_helpers import METRICS_AT, add_account, scrape_url, value
+from tests.ops.ops_helpers import METRICS_AT, add_account, scrape, scrape_url, value
 from tests.ratelimit.redis_proc import RedisProcess
 from tests.security.conftest import build_envelope
 from tests.security.live import PASSWORDS
@@ -126,6 +126,28 @@ def test_operator_role_rule_outranks_the_more_specific_default(server_factory: F
     with reader(server, "bob") as bob:
         for _ in range(45):
             assert bob.travel_times("192")
+
+
+def test_full_replay_cache_is_refused_logged_and_counted(server_factory: Factory,
+                                                        accounts_db: Path) -> None:
+    """`--replay-cache-entries 2`: the third fresh nonce in the window gets 503
+    Server.Unavailable, one warning names the setting, the metric counts every refusal, and
+    a replayed nonce is still refused as a replay (the cache never evicts a live entry)."""
+    server = server_factory("--replay-cache-entries", "2", "--metrics-port", "0",
+                            db=accounts_db)
+    first = digest_message()
+    assert outcome(request(server.url, first)) == (200, "")
+    assert outcome(request(server.url, digest_message())) == (200, "")
+    for _ in range(2):
+        refused = request(server.url, digest_message())
+        assert outcome(refused) == (503, STATE_DOWN) and "retry-after" in refused.headers
+    assert outcome(request(server.url, first)) == (500, REPLAYED)
+    assert server.log_text().count("replay cache full") == 1
+    assert "--replay-cache-entries 2" in server.log_text()
+    samples = scrape(server)
+    assert value(samples, "highway_replay_cache_full_refusals_total") == 2
+    assert value(samples, "highway_replay_cache_capacity") == 2
+    assert value(samples, "highway_replay_cache_entries") == 2
 
 
 # 2. Several processes sharing one Redis -----------------------------------------------------
