@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from soap_service import faults
 from soap_service.core.errors import DependencyUnavailable
 from soap_service.core.exchange import Exchange, Reply
+from soap_service.core.observers import ExchangeObserver, ReplyExit
 from soap_service.core.stages import EnvelopeGuard, OperationRunner, Stage
 from soap_service.faults import ServiceFault
 
@@ -31,7 +32,9 @@ class Pipeline:
         self._guard = guard
         self._runner = runner
         self._before_operation = tuple(before_operation)
-        self._observers = tuple(observers)
+        # The same exit serves the answers decided before the pipeline (web/resource.py, the
+        # front door's HTTP layer), so the observers see every answer the process sends.
+        self.exit = ReplyExit(observers)
 
     async def handle(self, exchange: Exchange) -> Reply:
         """Take the exchange down the path; refusals become SOAP faults."""
@@ -57,23 +60,8 @@ class Pipeline:
                 faults.SERVER, "The service could not process the request.", reason="unhandled"
             )
             reply = fault_reply(fault, exchange)
-        for observer in self._observers:
-            try:
-                observer.completed(exchange, reply, fault)
-            except Exception:  # noqa: BLE001 - a broken observer must not lose the reply
-                log.exception(
-                    "observer %s failed correlation_id=%s",
-                    type(observer).__name__,
-                    exchange.correlation_id,
-                )
+        self.exit.completed(exchange, reply, fault)
         return reply
-
-
-class ExchangeObserver:
-    """Sees every finished exchange (access log, metrics). Must be cheap and never raise."""
-
-    def completed(self, exchange: Exchange, reply: Reply, fault: ServiceFault | None) -> None:
-        """Called once per exchange after its reply is decided."""
 
 
 def fault_reply(fault: ServiceFault, exchange: Exchange) -> Reply:

@@ -25,6 +25,7 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.web.http import HTTPChannel
 from zope.interface import implementer
 
+from soap_service.core.observers import ReplyExit
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.refusal import (
     ABORT_AFTER_SECONDS,
@@ -52,9 +53,10 @@ class FrontDoorChannel(HTTPChannel):
     connection is made; the idle keep-alive timeout stays Twisted's (`Site.timeOut`).
     """
 
-    def __init__(self, deadlines: Deadlines) -> None:
+    def __init__(self, deadlines: Deadlines, reply_exit: ReplyExit | None = None) -> None:
         super().__init__()
         self.deadlines = deadlines
+        self.reply_exit = reply_exit  # where refusals are reported (access log, metrics)
         self.refused = False
         self._drain_left = 0  # after a 413: body bytes still read (and dropped) before closing
         self._header_call: Any = None
@@ -123,7 +125,7 @@ class FrontDoorChannel(HTTPChannel):
         self._header_call = _cancel(self._header_call)
         self._body_call = _cancel(self._body_call)
         self.setTimeout(None)
-        write_refusal(self.transport, fault)
+        write_refusal(self.transport, fault, self.reply_exit)
         if drain_bytes > 0:
             self._drain_left = drain_bytes
             self._abort_call = self.callLater(DRAIN_SECONDS, self._close_after_refusal)

@@ -12,6 +12,7 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from zope.interface import implementer
 
 from soap_service import faults
+from soap_service.core.observers import ReplyExit
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.refusal import ABORT_AFTER_SECONDS, abort_if_connected, write_refusal
 
@@ -43,14 +44,16 @@ def server_full() -> ServiceFault:
 class _Refuser(Protocol):
     """Serves one connection over a cap: the 503 fault, then close (abort if never read)."""
 
-    def __init__(self, fault: ServiceFault, call_later: Any) -> None:
+    def __init__(self, fault: ServiceFault, call_later: Any,
+                 reply_exit: ReplyExit | None = None) -> None:
         self._fault = fault
         self._call_later = call_later
+        self._exit = reply_exit
         self._abort_call: Any = None
 
     def connectionMade(self) -> None:
         transport: Any = self.transport
-        write_refusal(transport, self._fault)
+        write_refusal(transport, self._fault, self._exit)
         transport.loseConnection()
         if self._call_later is not None:
             self._abort_call = self._call_later(ABORT_AFTER_SECONDS, abort_if_connected, transport)
@@ -104,12 +107,13 @@ class ConnectionCaps(WrappingFactory):
 
     def __init__(self, wrapped: Any, *, max_total: int, max_per_peer: int,
                  call_later: Any = None, uncapped_peer: Callable[[str], bool] | None = None,
-                 ) -> None:
+                 reply_exit: ReplyExit | None = None) -> None:
         super().__init__(wrapped)
         self.max_total = max_total
         self.max_per_peer = max_per_peer
         # A trusted balancer carries every client's connections: only the total cap holds it.
         self._uncapped_peer = uncapped_peer or (lambda _host: False)
+        self._exit = reply_exit
         reactor = getattr(wrapped, "reactor", None)
         self._call_later = call_later or getattr(reactor, "callLater", None)
         self.total = 0
@@ -119,9 +123,9 @@ class ConnectionCaps(WrappingFactory):
         """A counted wrapper of the Site's protocol, or a refuser when a cap is reached."""
         host = str(getattr(addr, "host", "local"))
         if self.total >= self.max_total:
-            return _Refuser(server_full(), self._call_later)
+            return _Refuser(server_full(), self._call_later, self._exit)
         if self.per_peer.get(host, 0) >= self.max_per_peer and not self._uncapped_peer(host):
-            return _Refuser(too_many_from_peer(), self._call_later)
+            return _Refuser(too_many_from_peer(), self._call_later, self._exit)
         wrapper: Any = super().buildProtocol(addr)
         wrapper.peer_host = host
         # Counted now, not at connectionMade, so a burst of accepts cannot overshoot.

@@ -81,16 +81,22 @@ def request_charset(headers: Mapping[str, str]) -> str | None:
         return None
 
 
-def check_soap_post(method: str, path: str, headers: Mapping[str, str]) -> None:
+def check_soap_request(method: str, path: str, headers: Mapping[str, str],
+                       get_paths: frozenset[str] = frozenset()) -> None:
     """Let `POST /soap` with a SOAP 1.1 media type through; raise the HTTP-level fault otherwise.
 
-    `path` excludes the query string; `headers` has lower-cased names (Exchange.headers).
-    GET /soap?wsdl and the other GET routes are the resource's to serve before calling this.
+    `path` excludes the query string; `headers` has lower-cased names (Exchange.headers);
+    `get_paths` are the paths the resource serves to GET/HEAD (it serves those before calling
+    this), so a 405 names exactly the methods the path takes.
     """
-    if path != SOAP_PATH:
+    if path == SOAP_PATH:
+        if method != "POST":
+            allowed = ("GET", "HEAD", "POST") if SOAP_PATH in get_paths else ("POST",)
+            raise method_not_allowed(allowed)
+    elif path in get_paths:
+        raise method_not_allowed(("GET", "HEAD"))
+    else:
         raise not_found()
-    if method != "POST":
-        raise method_not_allowed(("POST",))
     coding = headers.get("content-encoding", "").strip().lower()
     if coding not in IDENTITY_CODINGS:
         raise unsupported_media_type(

@@ -1,5 +1,9 @@
 """Answering below the resource: a complete HTTP response with a SOAP Fault body, written
-straight to the transport, then the connection is closed (413, 408, 503)."""
+straight to the transport, then the connection is closed (400, 408, 413, 503).
+
+Such a refusal has no Exchange of the pipeline's; `write_refusal` makes a minimal one (the
+peer, the correlation id) and reports the answer to the process's ReplyExit, so the access log
+and the metrics see it like any other answer."""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any
 from twisted.web.http import RESPONSES
 
 from soap_service import faults
+from soap_service.core.exchange import Exchange, Reply, TransportInfo
+from soap_service.core.observers import ReplyExit
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.refusal_log import log_refusal
 
@@ -19,19 +25,23 @@ DRAIN_MAX_BYTES = 8 * 1024 * 1024
 DRAIN_SECONDS = 2.0
 
 
-def refusal_bytes(fault: ServiceFault, correlation_id: str) -> bytes:
+def refusal_reply(fault: ServiceFault, correlation_id: str) -> Reply:
+    """The refusal as a Reply: the fault envelope, its status and headers."""
+    return Reply(fault.http_status, faults.render_fault(fault, correlation_id),
+                 (("X-Correlation-ID", correlation_id), *fault.headers))
+
+
+def refusal_bytes(reply: Reply) -> bytes:
     """The whole response: status line, headers (Connection: close) and the fault envelope."""
-    body = faults.render_fault(fault, correlation_id)
-    reason = RESPONSES.get(fault.http_status, b"Error").decode("ascii")
+    reason = RESPONSES.get(reply.status, b"Error").decode("ascii")
     lines = [
-        f"HTTP/1.1 {fault.http_status} {reason}",
-        "Content-Type: text/xml; charset=utf-8",
-        f"Content-Length: {len(body)}",
+        f"HTTP/1.1 {reply.status} {reason}",
+        f"Content-Type: {reply.content_type}",
+        f"Content-Length: {len(reply.body)}",
         "Connection: close",
-        f"X-Correlation-ID: {correlation_id}",
     ]
-    lines.extend(f"{name}: {value}" for name, value in fault.headers)
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    lines.extend(f"{name}: {value}" for name, value in reply.headers)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + reply.body
 
 
 def too_large(limit: int) -> ServiceFault:
@@ -72,16 +82,24 @@ def peer_of(transport: Any) -> str:
         return "unknown"
 
 
-def write_refusal(transport: Any, fault: ServiceFault) -> str:
-    """Log the refusal (rate limited) and write it; returns the correlation id.
+def write_refusal(transport: Any, fault: ServiceFault, reply_exit: ReplyExit | None = None,
+                  ) -> str:
+    """Report the refusal to `reply_exit` (access log, metrics) and write it; returns the
+    correlation id. Without an exit (a bare Site in a test) it is logged here, rate limited.
 
     The caller closes the connection, and schedules abort_if_connected in case the peer
     never reads (ABORT_AFTER_SECONDS).
     """
     correlation_id = faults.new_correlation_id()
-    log_refusal(fault.http_status, fault.short_code, correlation_id, peer_of(transport),
-                fault.reason or "-")
-    transport.write(refusal_bytes(fault, correlation_id))
+    reply = refusal_reply(fault, correlation_id)
+    if reply_exit is None:
+        log_refusal(fault.http_status, fault.short_code, correlation_id, peer_of(transport),
+                    fault.reason or "-")
+    else:
+        exchange = Exchange(correlation_id=correlation_id, method="", path="", headers={},
+                            body=b"", transport=TransportInfo(peer_ip=peer_of(transport)))
+        reply_exit.completed(exchange, reply, fault)
+    transport.write(refusal_bytes(reply))
     return correlation_id
 
 

@@ -1,4 +1,5 @@
-"""The access log: one line per SOAP request with what was decided, never what was sent."""
+"""The access log: one line per answer (SOAP requests, GET routes, refusals at any layer) with
+what was decided, never what was sent."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ import logging
 import time
 
 from soap_service.core.exchange import Exchange, Reply
-from soap_service.core.pipeline import ExchangeObserver
+from soap_service.core.observers import ExchangeObserver
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.log_hygiene import redact
 from soap_service.ops.logs import ACCESS_ATTR, ACCESS_LOGGER
 
 log = logging.getLogger(ACCESS_LOGGER)
 REASON_LIMIT = 200
+PATH_LIMIT = 100
+# Probes answer every few seconds: their successes are logged at DEBUG, not INFO.
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+# Refusals a flood produces; their lines go through the refusal-log rate limit.
+FLOOD_STATUSES = frozenset({400, 408, 413, 429, 503})
 
 
 def outcome_of(fault: ServiceFault | None) -> str:
@@ -25,15 +31,18 @@ def outcome_of(fault: ServiceFault | None) -> str:
 class AccessLog(ExchangeObserver):
     """Logs each finished exchange on `highway.access` (JSON or text, see ops/logs.py).
 
-    Fields: correlation_id, principal, auth, operation, outcome, fault_code, reason, status,
-    duration_ms, bytes_in, bytes_out, peer (and proxy, behind a --trusted-proxy). Never the
+    Fields: correlation_id, method, path, principal, auth, operation, outcome, fault_code,
+    reason, status, duration_ms, bytes_in, bytes_out, peer (and proxy, behind a
+    --trusted-proxy). Never the
     envelope, a header value or a credential: only the server's own decisions, and the fault
     reason (which stages keep secret-free) passed through the redaction filter once more.
     """
 
     def completed(self, exchange: Exchange, reply: Reply, fault: ServiceFault | None) -> None:
         """See ExchangeObserver.completed."""
-        if not log.isEnabledFor(logging.INFO):
+        level = (logging.DEBUG if fault is None and exchange.path in PROBE_PATHS
+                 else logging.INFO)
+        if not log.isEnabledFor(level):
             return  # skip building the fields when the line would be dropped
         principal = exchange.principal
         reason = None
@@ -41,6 +50,9 @@ class AccessLog(ExchangeObserver):
             reason = redact(fault.reason[:REASON_LIMIT])
         fields = {
             "correlation_id": exchange.correlation_id,
+            # Empty for a refusal of the HTTP layer (the request line may not even parse).
+            "method": exchange.method[:10] or None,
+            "path": redact(exchange.path[:PATH_LIMIT]) or None,
             "principal": principal.name if principal is not None else None,
             "auth": exchange.notes.get("auth"),
             "operation": exchange.operation,
@@ -55,4 +67,5 @@ class AccessLog(ExchangeObserver):
         }
         if exchange.transport.proxy_ip is not None:
             fields["proxy"] = exchange.transport.proxy_ip  # peer is then the forwarded client
-        log.info("request", extra={ACCESS_ATTR: fields})
+        flood = fault is not None and reply.status in FLOOD_STATUSES
+        log.log(level, "request", extra={ACCESS_ATTR: fields, "refusal": flood})

@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 
 from soap_service import __version__, faults
 from soap_service.core.exchange import Exchange, Reply
-from soap_service.core.pipeline import ExchangeObserver
+from soap_service.core.observers import ExchangeObserver
 from soap_service.faults import ServiceFault
 from soap_service.ops.access_log import outcome_of
 from soap_service.ops.reasons import AUTH_THROTTLE_SCOPES, auth_failure_reason, rate_limit_scope
@@ -103,6 +103,8 @@ class MetricsObserver(ExchangeObserver):
 
     def completed(self, exchange: Exchange, reply: Reply, fault: ServiceFault | None) -> None:
         """See ExchangeObserver.completed."""
+        if fault is None and exchange.method in ("GET", "HEAD"):
+            return  # the contract, the service page, probes: not SOAP requests
         seconds = time.monotonic() - exchange.started
         self._metrics.observe(exchange.operation or NO_OPERATION, fault, seconds)
 

@@ -6,7 +6,7 @@ import asyncio
 
 from soap_service import faults
 from soap_service.core.exchange import Exchange, Reply
-from soap_service.core.pipeline import ExchangeObserver
+from soap_service.core.observers import ExchangeObserver
 from soap_service.faults import ServiceFault
 
 NOTE_KEY = "in_flight_slot"  # exchange.notes[NOTE_KEY] is True while the exchange holds a slot

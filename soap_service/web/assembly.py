@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any
 
 from soap_service.contract.limits import NetworkOutsideContract, check_network
-from soap_service.core.pipeline import ExchangeObserver, Pipeline
+from soap_service.core.observers import ExchangeObserver
+from soap_service.core.pipeline import Pipeline
 from soap_service.core.stages import Stage
 from soap_service.frontdoor.xml_guard import XmlGuard
 from soap_service.ratelimit.build import build_rate_limiting

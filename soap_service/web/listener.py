@@ -15,9 +15,10 @@ from twisted.internet.defer import Deferred
 from twisted.web import server
 
 from soap_service.core.exchange import TransportInfo
+from soap_service.core.observers import ReplyExit
 from soap_service.frontdoor.connection_caps import ConnectionCaps
 from soap_service.frontdoor.forwarded import ProxyTrust, forwarding_headers, parse_network
-from soap_service.frontdoor.http_checks import check_soap_post
+from soap_service.frontdoor.http_checks import SOAP_PATH
 from soap_service.frontdoor.http_layer import cap_connections, install_front_door
 from soap_service.ops.service_page import service_page_route
 from soap_service.security.build import is_loopback_host
@@ -27,7 +28,7 @@ from soap_service.web.assembly import Service, build_service
 from soap_service.web.drain import Drainer
 from soap_service.web.ops_wiring import start_ops
 from soap_service.web.reload import ReloadableTLS, Reloader
-from soap_service.web.resource import SOAP_PATH, GetRoute, HighwayResource
+from soap_service.web.resource import GetRoute, HighwayResource
 from soap_service.web.routes import contract_route, healthz_route, readyz_route
 
 log = logging.getLogger("highway.server")
@@ -84,12 +85,12 @@ def build_site(service: Service, reactor: Any) -> tuple[server.Site, HighwayReso
         service.pipeline,
         get_routes=routes,
         transport_info=transport_info_factory(service.settings),
-        http_check=check_soap_post,
         get_limit=service.parts["rate_limiting"].ip_limit,  # also counts GET / and ?wsdl
         limited_get_paths=frozenset({"/", SOAP_PATH}),
     )
     site = server.Site(resource, reactor=reactor)
-    install_front_door(site, service.settings.frontdoor)  # body cap, deadlines, idle timeout
+    # Body cap, deadlines, idle timeout; its refusals leave through the pipeline's exit.
+    install_front_door(site, service.settings.frontdoor, service.pipeline.exit)
     site.displayTracebacks = False
     site.noisy = False
     return site, resource
@@ -119,10 +120,10 @@ def bind_socket(host: str, port: int, what: str) -> socket.socket:
     return sock
 
 
-def _soap_factory(site: server.Site, settings: ServerSettings,
-                  tls: ReloadableTLS | None) -> tuple[Any, ConnectionCaps]:
+def _soap_factory(site: server.Site, settings: ServerSettings, tls: ReloadableTLS | None,
+                  reply_exit: ReplyExit | None = None) -> tuple[Any, ConnectionCaps]:
     """The factory to accept with (TLS-wrapped when configured) and the connection caps in it."""
-    caps = cap_connections(site, settings.frontdoor)
+    caps = cap_connections(site, settings.frontdoor, reply_exit)
     if tls is None:
         return caps, caps
     from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -168,7 +169,7 @@ def serve(
     tls = ReloadableTLS(settings.tls) if settings.uses_tls else None
     service = build_service(settings, reactor)  # database, migrations, demo account
     site, resource = build_site(service, reactor)
-    factory, caps = _soap_factory(site, settings, tls)
+    factory, caps = _soap_factory(site, settings, tls, service.pipeline.exit)
     port = adopt(sock, factory, reactor)
     start_ops(service, resource, reactor, metrics_socket=metrics_sock)
     from soap_service.store.health import StoreMonitor

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from soap_service.core.pipeline import ExchangeObserver
+from soap_service.core.observers import ExchangeObserver
 from soap_service.ops.access_log import AccessLog
 from soap_service.ops.metrics import LiveCollector, MetricsObserver, ServiceMetrics
 from soap_service.ops.redis_ready import RedisReadiness

@@ -14,14 +14,17 @@ from twisted.internet.defer import Deferred
 from twisted.web import resource, server
 
 from soap_service import faults
+from soap_service.core.errors import DependencyUnavailable
 from soap_service.core.exchange import Exchange, Reply, TransportInfo
-from soap_service.core.pipeline import Pipeline
+from soap_service.core.pipeline import Pipeline, fault_reply
 from soap_service.core.stages import Stage
 from soap_service.faults import ServiceFault
+from soap_service.frontdoor.http_checks import check_soap_request
 
 log = logging.getLogger("highway.http")
 
-SOAP_PATH = "/soap"
+# (method, path, lower-cased headers, the GET routes' paths) -> None, or a ServiceFault raised.
+HttpCheck = Callable[[str, str, dict[str, str], frozenset[str]], None]
 # After the last in-flight reply is handed to its transport, before shutdown may proceed.
 FLUSH_GRACE_SECONDS = 0.1
 # A GET route answers given the names in the request's query string (`?wsdl` -> {"wsdl"}).
@@ -40,7 +43,7 @@ class HighwayResource(resource.Resource):
         *,
         get_routes: dict[str, GetRoute],
         transport_info: Callable[[server.Request], TransportInfo],
-        http_check: Callable[[str, str, dict[str, str]], None] | None = None,
+        http_check: HttpCheck = check_soap_request,
         get_limit: Stage | None = None,
         limited_get_paths: frozenset[str] = frozenset(),
     ) -> None:
@@ -49,6 +52,7 @@ class HighwayResource(resource.Resource):
         self._get_routes = get_routes
         self._transport_info = transport_info
         self._http_check = http_check
+        self._exit = pipeline.exit
         # The per-IP rate limit also counts these GETs (the service page, the contract), so an
         # anonymous loop on them is refused like one on POST /soap; probes stay unlimited.
         self._get_limit = get_limit
@@ -61,89 +65,73 @@ class HighwayResource(resource.Resource):
         self._tasks: set[asyncio.Future[None]] = set()
 
     def render(self, request: server.Request) -> Any:
-        """Route by method and path; anything unknown gets a SOAP-fault body, never HTML."""
-        method = request.method.decode("ascii", "replace")
-        path = request.path.decode("utf-8", "replace")
-        headers = _headers(request)
-        correlation_id = faults.new_correlation_id()
-        try:
-            if method in ("GET", "HEAD") and path in self._get_routes:
-                if self._get_limit is not None and path in self._limited_get_paths:
-                    return self._limited_get(request, method, path, headers, correlation_id)
-                answer = self._get_routes[path](_query_names(request.uri))
-                if inspect.isawaitable(answer):  # a route that reads the database
-                    self._tasks.add(asyncio.ensure_future(self._respond_get(request, answer)))
-                    return server.NOT_DONE_YET
-                return self._write(request, answer)
-            if path == SOAP_PATH and method != "POST":
-                raise _method_not_allowed("GET, HEAD, POST")
-            if path != SOAP_PATH and path in self._get_routes:
-                raise _method_not_allowed("GET, HEAD")
-            if path != SOAP_PATH:
-                raise ServiceFault(faults.CLIENT_NOT_FOUND, "No such resource.", http_status=404)
-            if self._http_check is not None:
-                self._http_check(method, path, headers)
-        except ServiceFault as fault:
-            reply = Reply(
-                fault.http_status,
-                faults.render_fault(fault, correlation_id),
-                (*fault.headers, ("X-Correlation-ID", correlation_id)),
-            )
-            log.info("refused method=%s status=%d code=%s cid=%s",
-                     method[:10], fault.http_status, fault.short_code, correlation_id)
-            return self._write(request, reply)
+        """Route by method and path; anything unknown gets a SOAP-fault body, never HTML.
+
+        Every answer, the GET routes' and the refusals here included, leaves through the
+        pipeline's exit (`self._exit`), so the access log and the metrics see all of them."""
         exchange = Exchange(
-            correlation_id=correlation_id,
-            method=method,
-            path=path,
-            headers=headers,
+            correlation_id=faults.new_correlation_id(),
+            method=request.method.decode("ascii", "replace"),
+            path=request.path.decode("utf-8", "replace"),
+            headers=_headers(request),
             body=request.content.read() if request.content is not None else b"",
             transport=self._transport_info(request),
         )
+        if exchange.method in ("GET", "HEAD") and exchange.path in self._get_routes:
+            return self._answer_get(request, exchange)
+        try:
+            # The one routing and media-type check (404, 405 with Allow, 415).
+            self._http_check(exchange.method, exchange.path, exchange.headers,
+                             frozenset(self._get_routes))
+        except ServiceFault as fault:
+            return self._send_now(request, exchange, fault_reply(fault, exchange), fault)
         return self._dispatch(request, exchange)
 
-    def _limited_get(self, request: server.Request, method: str, path: str,
-                     headers: dict[str, str], correlation_id: str) -> Any:
-        """Count a GET against the per-IP limit (awaited: Redis may hold the counters)."""
-        from soap_service.store.errors import StoreUnavailable, unavailable_fault
+    def _send_now(self, request: server.Request, exchange: Exchange, reply: Reply,
+                  fault: ServiceFault | None) -> bytes:
+        """Report a reply decided synchronously, and return its body for twisted.web."""
+        self._exit.completed(exchange, reply, fault)
+        return self._write(request, reply)
 
-        exchange = Exchange(correlation_id=correlation_id, method=method, path=path,
-                            headers=headers, body=b"", transport=self._transport_info(request))
-        route = self._get_routes[path]
-        limit = self._get_limit
-        assert limit is not None
+    def _answer_get(self, request: server.Request, exchange: Exchange) -> Any:
+        """Serve a GET route: counted by the per-IP limit where configured, awaited when the
+        route reads the database; refusals and outages become faults."""
+        route = self._get_routes[exchange.path]
+        names = _query_names(request.uri)
+        limit = self._get_limit if exchange.path in self._limited_get_paths else None
+        if limit is None:
+            answer = route(names)
+            if not inspect.isawaitable(answer):
+                return self._send_now(request, exchange, _tagged(answer, exchange), None)
 
-        async def answer() -> None:
+        async def respond() -> None:
+            fault: ServiceFault | None = None
             try:
-                await limit(exchange)
-                routed = route(_query_names(request.uri))
+                if limit is not None:
+                    await limit(exchange)
+                routed = route(names)
                 reply = await routed if inspect.isawaitable(routed) else routed
-                reply = dataclasses.replace(
-                    reply, headers=(*reply.headers, *exchange.response_headers))
-            except ServiceFault as fault:
-                reply = Reply(fault.http_status, faults.render_fault(fault, correlation_id),
-                              (*exchange.response_headers, *fault.headers,
-                               ("X-Correlation-ID", correlation_id)))
-                log.info("refused method=%s status=%d code=%s cid=%s",
-                         method[:10], fault.http_status, fault.short_code, correlation_id)
-            except StoreUnavailable as exc:
-                outage = unavailable_fault(exc)
-                reply = Reply(outage.http_status, faults.render_fault(outage, correlation_id),
-                              (*outage.headers, ("X-Correlation-ID", correlation_id)))
+                reply = _tagged(reply, exchange)
+            except ServiceFault as exc:
+                fault = exc
+            except DependencyUnavailable as exc:  # the database behind the service page
+                fault = exc.as_fault()
             except Exception:  # noqa: BLE001 - a bug must still end the request with a fault
-                log.exception("GET %s failed cid=%s", path, correlation_id)
-                failure = ServiceFault(faults.SERVER, "The service could not answer.")
-                reply = Reply(500, faults.render_fault(failure, correlation_id),
-                              (("X-Correlation-ID", correlation_id),))
+                log.exception("GET %s failed cid=%s", exchange.path, exchange.correlation_id)
+                fault = ServiceFault(faults.SERVER, "The service could not answer.",
+                                     reason="unhandled")
             finally:
                 self._tasks.discard(asyncio.current_task())
+            if fault is not None:
+                reply = fault_reply(fault, exchange)
+            self._exit.completed(exchange, reply, fault)
             if not gone["gone"]:
                 request.write(self._write(request, reply))
                 request.finish()
 
         gone = {"gone": False}
         request.notifyFinish().addErrback(lambda _: gone.update(gone=True))
-        self._tasks.add(asyncio.ensure_future(answer()))
+        self._tasks.add(asyncio.ensure_future(respond()))
         return server.NOT_DONE_YET
 
     def _dispatch(self, request: server.Request, exchange: Exchange) -> Any:
@@ -176,26 +164,6 @@ class HighwayResource(resource.Resource):
                 for waiter in waiters:
                     loop.call_later(FLUSH_GRACE_SECONDS, waiter.callback, None)
 
-    async def _respond_get(self, request: server.Request, answer: Awaitable[Reply]) -> None:
-        """Send an asynchronous GET route's reply (a store outage becomes a 503 fault)."""
-        from soap_service.store.errors import StoreUnavailable, unavailable_fault
-
-        gone = {"yes": False}
-        request.notifyFinish().addErrback(lambda _: gone.update(yes=True))
-        try:
-            try:
-                reply = await answer
-            except StoreUnavailable as exc:
-                fault = unavailable_fault(exc)
-                correlation_id = faults.new_correlation_id()
-                reply = Reply(fault.http_status, faults.render_fault(fault, correlation_id),
-                              (*fault.headers, ("X-Correlation-ID", correlation_id)))
-            if not gone["yes"]:
-                request.write(self._write(request, reply))
-                request.finish()
-        finally:
-            self._tasks.discard(asyncio.current_task())
-
     def _write(self, request: server.Request, reply: Reply) -> bytes:
         """Set status and headers; return the body for the caller to send."""
         request.setResponseCode(reply.status, _reason_phrase(reply.status))
@@ -223,13 +191,12 @@ class HighwayResource(resource.Resource):
         return waiter
 
 
-def _method_not_allowed(allow: str) -> ServiceFault:
-    return ServiceFault(
-        faults.CLIENT_METHOD_NOT_ALLOWED,
-        f"Method not allowed here; allowed: {allow}.",
-        http_status=405,
-        headers=[("Allow", allow)],
-    )
+def _tagged(reply: Reply, exchange: Exchange) -> Reply:
+    """A GET route's reply with the headers the stages set (RateLimit-*) and the correlation
+    id that its access-log line carries."""
+    return dataclasses.replace(reply, headers=(
+        *reply.headers, *exchange.response_headers,
+        ("X-Correlation-ID", exchange.correlation_id)))
 
 
 def _reason_phrase(status: int) -> bytes:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from soap_service.core.exchange import Exchange, Reply, TransportInfo
-from soap_service.core.pipeline import ExchangeObserver, Pipeline
+from soap_service.core.observers import ExchangeObserver
+from soap_service.core.pipeline import Pipeline
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.frontdoor.xml_guard import XmlGuard

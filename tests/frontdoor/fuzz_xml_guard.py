@@ -35,7 +35,7 @@ _ = (envelope_rules, xml_prolog)  # instrumented above for coverage feedback
 
 
 def one_input(data: bytes) -> None:
-    """Run one fuzz input through check_soap_post and the guard."""
+    """Run one fuzz input through check_soap_request and the guard."""
     provider = atheris.FuzzedDataProvider(data)
     charset = CHARSETS[provider.ConsumeIntInRange(0, len(CHARSETS) - 1)]
     action = ACTIONS[provider.ConsumeIntInRange(0, len(ACTIONS) - 1)]
@@ -48,7 +48,7 @@ def one_input(data: bytes) -> None:
         headers["soapaction"] = action
     exchange = Exchange("fuzz", "POST", "/soap", headers, body, TransportInfo("127.0.0.1"))
     try:
-        http_checks.check_soap_post("POST", "/soap", headers)
+        http_checks.check_soap_request("POST", "/soap", headers)
         GUARD.parse(exchange)
     except ServiceFault as fault:
         faults.render_fault(fault, "fuzz")  # every refusal must render

@@ -1,4 +1,4 @@
-"""check_soap_post: which requests reach SOAP processing, and the fault each other one gets."""
+"""check_soap_request: which requests reach SOAP processing, and the fault each other one gets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from soap_service import faults
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.http_checks import (
-    check_soap_post,
+    check_soap_request,
     parse_content_type,
     request_charset,
 )
@@ -18,7 +18,7 @@ from soap_service.frontdoor.http_checks import (
     "text/xml;charset=utf-8;action=x",
 ])
 def test_soap_11_media_types_pass(content_type):
-    check_soap_post("POST", "/soap", {"content-type": content_type})
+    check_soap_request("POST", "/soap", {"content-type": content_type})
 
 
 @pytest.mark.parametrize(("method", "path", "headers", "status", "code"), [
@@ -40,14 +40,23 @@ def test_soap_11_media_types_pass(content_type):
 ])
 def test_refusals_carry_status_and_code(method, path, headers, status, code):
     with pytest.raises(ServiceFault) as caught:
-        check_soap_post(method, path, headers)
+        check_soap_request(method, path, headers)
     assert (caught.value.http_status, caught.value.code) == (status, code)
 
 
-def test_405_names_the_allowed_method():
+SERVED_GET_PATHS = frozenset({"/", "/healthz", "/readyz", "/soap"})  # as web/listener.py
+
+
+@pytest.mark.parametrize(("method", "path", "get_paths", "allow"), [
+    ("PUT", "/soap", SERVED_GET_PATHS, "GET, HEAD, POST"),  # /soap also serves GET ?wsdl
+    ("DELETE", "/soap", frozenset(), "POST"),
+    ("POST", "/healthz", SERVED_GET_PATHS, "GET, HEAD"),
+    ("PUT", "/", SERVED_GET_PATHS, "GET, HEAD"),
+])
+def test_405_names_the_methods_the_path_takes(method, path, get_paths, allow):
     with pytest.raises(ServiceFault) as caught:
-        check_soap_post("GET", "/soap", {})
-    assert ("Allow", "POST") in caught.value.headers
+        check_soap_request(method, path, {}, get_paths)
+    assert caught.value.http_status == 405 and ("Allow", allow) in caught.value.headers
 
 
 def test_content_type_parsing():

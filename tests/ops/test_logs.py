@@ -9,7 +9,7 @@ from tests.soap_helpers import envelope, request, travel_times_body
 
 FIELDS = {"time", "level", "logger", "event", "correlation_id", "principal", "auth", "operation",
           "outcome", "fault_code", "reason", "status", "duration_ms", "bytes_in", "bytes_out",
-          "peer"}
+          "peer", "method", "path"}
 
 
 def test_one_json_line_per_request_with_fields(open_server) -> None:
