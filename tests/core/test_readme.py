@@ -229,6 +229,11 @@ def readme_command_lines() -> list[tuple[str, str, str]]:
     sources += [(f"README.md:{n} (inline)", span)
                 for n, span in _inline_spans(README.read_text(encoding="utf-8"))]
     for where, line in sources:
+        # The image's entrypoint is `highway-server serve --host 0.0.0.0` (Dockerfile): the
+        # arguments after the image name are serve's.
+        image = re.search(r"\bdocker run\b.*\shighway-traffic\s+(?P<args>-.*)$", line)
+        if image:
+            found.append((where, "highway-server", "serve --host 0.0.0.0 " + image["args"]))
         for segment in re.split(r"&&|\|\||;", line):
             match = COMMAND.search(segment)
             if not match:
@@ -462,3 +467,11 @@ def test_python_block_runs_as_written(block: Block, quick_start: QuickStart) -> 
     assert done.returncode == 0, f"{block.where()}:\n{done.stdout}\n{done.stderr}"
     for text in block.expects:
         assert text in done.stdout, f"{block.where()}: {text!r} not in\n{done.stdout}"
+
+
+def test_docker_run_arguments_are_serve_arguments() -> None:
+    """README's `docker run ... highway-traffic ARGS` lines are parsed as serve's flags; that
+    holds as long as the image's entrypoint is `highway-server serve --host 0.0.0.0`."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert 'ENTRYPOINT ["highway-server", "serve", "--host", "0.0.0.0"]' in dockerfile
+    assert any("docker run" in b.text for b in BLOCKS)
