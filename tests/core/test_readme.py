@@ -354,6 +354,7 @@ class QuickStart:
             env[name] = value
         env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
         env["NO_COLOR"] = "1"
+        env["COLUMNS"] = "160"  # a wide terminal: tables are not wrapped
         return env
 
 
