@@ -375,6 +375,10 @@ def quick_start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QuickStart
     shutil.copytree(ROOT / "samples", scratch / "samples")
     shutil.copy(ROOT / "highway.example.toml", scratch / "highway.example.toml")
     _, serve = _serve_command()
+    for program in ("highway-server", "highway-client"):
+        assert (VENV_BIN / program).exists(), (
+            f"{VENV_BIN / program} is missing: README's commands need the package installed "
+            "in this interpreter's venv (pip install -e .)")
     argv = shlex.split(substitute(serve)) + ["--port", "0"]
     log = scratch / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HIGHWAY_")}
