@@ -171,6 +171,34 @@ def test_blocks_that_cannot_run_here_are_valid_syntax() -> None:
     assert checked >= 5
 
 
+REPO_PATH = re.compile(r"^(?:\./)?(?P<top>[\w.-]+)/[\w./-]*[\w-]$")
+
+
+def test_repository_files_that_shell_blocks_name_exist() -> None:
+    """A block that cannot run still names real files: a path under one of the repository's
+    top-level directories (tests/interop/..., deploy/..., .ci/setup), in a shell block or an
+    inline code span, must exist."""
+    tops = {p.name for p in ROOT.iterdir() if p.is_dir() and p.name not in {".venv", ".git"}}
+    named: list[tuple[str, str]] = []
+    for block in BLOCKS:
+        if block.lang in SHELL_LANGS:
+            for line in logical_lines(block.text):
+                with contextlib.suppress(ValueError):
+                    named += [(block.where(), w) for w in shlex.split(line, comments=True)]
+    for number, span in _inline_spans(README.read_text(encoding="utf-8")):
+        named += [(f"README.md:{number} (inline)", w) for w in span.split()]
+    missing, checked = [], 0
+    for where, word in named:
+        match = REPO_PATH.match(word)
+        if not match or match["top"] not in tops or "*" in word:
+            continue
+        checked += 1
+        if not (ROOT / word).exists():
+            missing.append(f"{where}: {word}")
+    assert not missing, "\n".join(missing)
+    assert checked >= 20
+
+
 def test_toml_blocks_use_only_known_settings() -> None:
     """A configuration shown in README parses and names settings that exist."""
     from soap_service.settings_loader import iter_settings
