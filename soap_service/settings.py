@@ -116,6 +116,10 @@ class ServerSettings:
         """The URL advertised as soap:address: configured, else the listening address."""
         if self.core.public_url:
             return self.core.public_url
+        return self.listener_url(bound_port)
+
+    def listener_url(self, bound_port: int | None = None) -> str:
+        """The SOAP endpoint of the listener itself (ignoring --public-url): https with TLS."""
         scheme = "https" if self.uses_tls else "http"
         host = self.core.host
         if ":" in host and not host.startswith("["):

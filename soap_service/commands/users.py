@@ -100,7 +100,14 @@ def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
     demo = actions.add_parser(
         "demo", parents=[common],
         help="show the demo account's credentials again (kept encrypted with the account key)",
+        description="Print the line `serve` printed on first start: export HIGHWAY_URL=... "
+        "HIGHWAY_USERNAME=demo HIGHWAY_PASSWORD=... The URL is the listener's, from the "
+        "configuration (--config, HIGHWAY_HOST/HIGHWAY_PORT, TLS settings) or --host/--port.",
     )
+    demo.add_argument("--host", dest="core__host", default=None,
+                      help="the address serve listens on (default: the configuration's)")
+    demo.add_argument("--port", dest="core__port", default=None,
+                      help="the port serve listens on (default: the configuration's)")
     demo.set_defaults(handler=functools.partial(run_users, _demo))
     return users
 
@@ -282,8 +289,15 @@ def _set_role(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from soap_service.security.demo import DEMO_NAME, demo_password
+    from soap_service.security.demo import DEMO_NAME, demo_password, export_line
+    from soap_service.settings_loader import ConfigError, load_settings
 
+    try:
+        settings = load_settings(args)
+    except ConfigError as exc:
+        raise UsersError(f"configuration error: {exc}") from None
     password = demo_password(_store(args), _key_path(args))
-    print(f"export HIGHWAY_USERNAME={DEMO_NAME} HIGHWAY_PASSWORD={password}")
+    # Port 0 means "any free port": only the running server knows which, so no URL then.
+    url = settings.listener_url() if settings.core.port else None
+    print(export_line(password, url, DEMO_NAME))
     return 0

@@ -22,6 +22,17 @@ class Field:
     type: str
     occurs: str
     documentation: str
+    # The fields of a complex type, recursively (a type met again inside itself is not
+    # expanded a second time).
+    children: tuple[Field, ...] = ()
+
+    def flattened(self, prefix: str = "") -> list[tuple[str, Field]]:
+        """(path, field) for this field and every nested one: `travelTime/segment/speedKph`."""
+        path = f"{prefix}/{self.name}" if prefix else self.name
+        rows = [(path, self)]
+        for child in self.children:
+            rows += child.flattened(path)
+        return rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +54,7 @@ class TypeDoc:
     name: str
     documentation: str
     fields: tuple[Field, ...]
+    facets: str = ""  # a simple type's restriction, e.g. "pattern [0-9]{1,4}[A-Z]?"
 
 
 def _doc(element: etree._Element | None) -> str:
@@ -60,20 +72,56 @@ def _occurs(element: etree._Element) -> str:
     return low if low == high else f"{low}..{'*' if high == 'unbounded' else high}"
 
 
-def _fields(sequence: etree._Element | None, types: dict[str, etree._Element]) -> tuple[Field, ...]:
+def _fields(
+    sequence: etree._Element | None,
+    types: dict[str, etree._Element],
+    seen: frozenset[str] = frozenset(),
+) -> tuple[Field, ...]:
+    """The elements of an xs:sequence; those of a complex type with that type's fields."""
     if sequence is None:
         return ()
     result = []
     for child in sequence.iterfind(f"{{{XSD}}}element"):
         type_name = child.get("type", "")
-        local = type_name.split(":", 1)[-1]
+        local = type_name.split(":", 1)[-1] if type_name.startswith("tns:") else ""
+        declared = types.get(local)
+        children: tuple[Field, ...] = ()
+        if declared is not None and declared.tag == f"{{{XSD}}}complexType" \
+                and local not in seen:
+            children = _fields(declared.find(f"{{{XSD}}}sequence"), types, seen | {local})
         result.append(Field(child.get("name", ""), type_name, _occurs(child),
-                            _doc(types.get(local))))
+                            _doc(declared), children))
     return tuple(result)
 
 
+_FACETS = {
+    "pattern": "pattern {}", "minLength": "length >= {}", "maxLength": "length <= {}",
+    "minInclusive": ">= {}", "maxInclusive": "<= {}",
+    "minExclusive": "> {}", "maxExclusive": "< {}", "fractionDigits": "at most {} decimals",
+    "totalDigits": "at most {} digits", "length": "length {}",
+}
+
+
+def _facets(simple_type: etree._Element) -> str:
+    """A simple type's restriction in words: base, enumeration and facets."""
+    restriction = simple_type.find(f"{{{XSD}}}restriction")
+    if restriction is None:
+        return ""
+    parts = [f"base {restriction.get('base', '')}"]
+    values = [e.get("value", "") for e in restriction.iterfind(f"{{{XSD}}}enumeration")]
+    if values:
+        parts.append("one of " + ", ".join(values))
+    for facet in restriction:
+        if not isinstance(facet.tag, str):
+            continue
+        text = _FACETS.get(etree.QName(facet).localname)
+        if text:
+            parts.append(text.format(facet.get("value", "")))
+    return "; ".join(parts)
+
+
 @functools.cache
-def _parsed() -> tuple[str, tuple[OperationDoc, ...], tuple[TypeDoc, ...]]:
+def _parsed() -> tuple[str, tuple[OperationDoc, ...], tuple[TypeDoc, ...], TypeDoc]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     root = etree.fromstring(contract.wsdl_bytes(), parser)
     schema = root.find(f"{{{WSDL}}}types/{{{XSD}}}schema")
@@ -96,10 +144,17 @@ def _parsed() -> tuple[str, tuple[OperationDoc, ...], tuple[TypeDoc, ...]]:
             response=_fields(response.find(seq) if response is not None else None, types),
         ))
     type_docs = tuple(
-        TypeDoc(name, _doc(t), _fields(t.find(f"{{{XSD}}}sequence"), types))
+        TypeDoc(name, _doc(t), _fields(t.find(f"{{{XSD}}}sequence"), types, frozenset({name})),
+                _facets(t) if t.tag == f"{{{XSD}}}simpleType" else "")
         for name, t in types.items()
     )
-    return _doc(root), tuple(operations), type_docs
+    fault = elements.get("ServiceFault")
+    fault_doc = TypeDoc(
+        "ServiceFault", _doc(fault),
+        _fields(fault.find(f"{{{XSD}}}complexType/{{{XSD}}}sequence"), types)
+        if fault is not None else (),
+    )
+    return _doc(root), tuple(operations), type_docs, fault_doc
 
 
 def service_documentation() -> str:
@@ -115,3 +170,8 @@ def operations() -> tuple[OperationDoc, ...]:
 def types() -> tuple[TypeDoc, ...]:
     """Every named schema type, in contract order."""
     return _parsed()[2]
+
+
+def fault_detail() -> TypeDoc:
+    """The tns:ServiceFault element every fault's detail carries, with its fields."""
+    return _parsed()[3]

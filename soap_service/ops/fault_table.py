@@ -17,15 +17,22 @@ _DESCRIPTIONS: dict[str, tuple[int, str]] = {
     faults.CLIENT_UNKNOWN_HIGHWAY: (500, "A well-formed highway id that is not in the network."),
     faults.CLIENT_UNKNOWN_DIRECTION: (500, "The highway does not run in that direction."),
     faults.CLIENT_UNKNOWN_SEGMENT: (500, "A batch item names an unknown segment (nothing stored)."),
-    faults.CLIENT_VALUE_OUT_OF_RANGE: (500, "A value is outside what the service accepts."),
+    faults.CLIENT_VALUE_OUT_OF_RANGE: (500, "A schema-valid value the service cannot use: an "
+                                            "observation more than 5 minutes ahead or 7 days "
+                                            "old, a year outside 0001-9999."),
     faults.CLIENT_NOT_AUTHORIZED: (500, "Authenticated, but the role may not call the operation."),
     faults.CLIENT_NOT_FOUND: (404, "No such resource."),
-    faults.CLIENT_METHOD_NOT_ALLOWED: (405, "Wrong HTTP method for this path."),
-    faults.CLIENT_RATE_LIMITED: (429, "Too many requests (also counted: GET / and ?wsdl per "
-                                      "IP); wait retryAfterSeconds. 500 with "
-                                      "--strict-wsi-faults."),
-    faults.SERVER_OVERLOADED: (503, "Too many requests in flight; wait retryAfterSeconds."),
-    faults.SERVER_UNAVAILABLE: (503, "A dependency is unavailable; retry later."),
+    faults.CLIENT_METHOD_NOT_ALLOWED: (405, "Wrong HTTP method for this path (Allow lists the "
+                                            "right ones)."),
+    faults.CLIENT_RATE_LIMITED: (429, "Too many requests per IP (GET / and ?wsdl count too) "
+                                      "or per principal, or too many failed logins from this "
+                                      "IP or for this account; wait retryAfterSeconds. 500 "
+                                      "with --strict-wsi-faults."),
+    faults.SERVER_OVERLOADED: (503, "Too many requests in flight or connections open, or "
+                                    "the password-hashing queue is full; wait "
+                                    "retryAfterSeconds."),
+    faults.SERVER_UNAVAILABLE: (503, "The database or the replay cache cannot answer (fail "
+                                     "closed); retry after Retry-After."),
     faults.CLIENT_REQUEST_TOO_LARGE: (413, "The request body is larger than allowed."),
     faults.CLIENT_REQUEST_TIMEOUT: (408, "The request was not received in time."),
     faults.CLIENT_UNSUPPORTED_MEDIA_TYPE: (415, "Send Content-Type text/xml with charset utf-8 "
@@ -44,7 +51,9 @@ _DESCRIPTIONS: dict[str, tuple[int, str]] = {
     faults.CLIENT_SOAPACTION_MISMATCH: (500, "SOAPAction does not match the Body's operation."),
     faults.WSSE_UNSUPPORTED_SECURITY_TOKEN: (500, "A token type this service does not accept."),
     faults.WSSE_UNSUPPORTED_ALGORITHM: (500, "A signature or digest algorithm not accepted."),
-    faults.WSSE_INVALID_SECURITY: (500, "The Security header is missing, malformed or replayed."),
+    faults.WSSE_INVALID_SECURITY: (500, "The Security header is missing, malformed or "
+                                        "replayed, or PasswordText was sent over plain HTTP "
+                                        "to a non-loopback listener."),
     faults.WSSE_INVALID_SECURITY_TOKEN: (500, "A malformed security token."),
     faults.WSSE_FAILED_AUTHENTICATION: (500, "The credentials do not authenticate anyone."),
     faults.WSSE_FAILED_CHECK: (500, "A signature or digest did not verify."),

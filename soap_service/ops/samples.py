@@ -21,7 +21,41 @@ FRESHNESS_NOTE = (
     "The timestamps and nonce below are examples and will be refused as they stand: Created "
     "(and the Timestamp) must be the current UTC time, within the server's window (300 s old, "
     "60 s ahead by default), and every request needs a new random Nonce (each is accepted "
-    "once). PasswordDigest = Base64(SHA-1(nonce bytes + Created + password)).")
+    "once). PasswordDigest = Base64(SHA-1(nonce bytes + Created + password)). The generator "
+    "under Security requirements prints a fresh header.")
+
+GENERATOR_NOTE = (
+    "This page runs no scripts, so here is a generator to run yourself: it prints a "
+    "wsse:Security header with a new 16-byte Nonce, Created = now and, by default, the "
+    "PasswordDigest; replace the sample's wsse:Security element with it and send the request "
+    "within the time window. With the argument `text` it writes PasswordText instead.")
+
+# Shown on the page (no scripts run there): prints a fresh wsse:Security header to paste in
+# place of a sample's. Standard library only; reads the same variables as highway-client.
+TOKEN_GENERATOR = """\
+# python3 fresh_token.py [text]   (HIGHWAY_USERNAME and HIGHWAY_PASSWORD set)
+import base64, datetime, hashlib, os, sys
+from xml.sax.saxutils import escape
+user, password = os.environ["HIGHWAY_USERNAME"], os.environ["HIGHWAY_PASSWORD"]
+nonce = os.urandom(16)
+created = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+profile = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+if sys.argv[1:] == ["text"]:  # PasswordText: HTTPS or a loopback listener only
+    kind, value = "PasswordText", password
+else:
+    kind = "PasswordDigest"
+    value = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode())
+                             .digest()).decode()
+print('<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/'
+      'oasis-200401-wss-wssecurity-secext-1.0.xsd" xmlns:wsu="http://docs.oasis-open.org/'
+      'wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"><wsse:UsernameToken>'
+      f'<wsse:Username>{escape(user)}</wsse:Username>'
+      f'<wsse:Password Type="{profile}#{kind}">{escape(value)}</wsse:Password>'
+      '<wsse:Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-'
+      f'soap-message-security-1.0#Base64Binary">{base64.b64encode(nonce).decode()}'
+      f'</wsse:Nonce><wsu:Created>{created}</wsu:Created></wsse:UsernameToken>'
+      '</wsse:Security>')
+"""
 
 # Placeholder values only: a real digest is Base64(SHA-1(nonce + created + password)).
 SECURITY_HEADER = (

@@ -37,12 +37,23 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") ->
     return f"<table{attr}><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _type_cell(type_name: str) -> str:
+    """A field's type; the contract's own types link to their entry in the Types section."""
+    code = f"<code>{escape(type_name)}</code>"
+    if type_name.startswith("tns:"):
+        return f'<a href="#type-{escape(type_name[4:])}">{code}</a>'
+    return code
+
+
 def _fields(fields: Sequence[contract_docs.Field]) -> str:
+    """Elements with their types; a complex type's fields follow it, recursively, each named
+    by its path (`travelTime/segment/speedKph`)."""
     if not fields:
         return '<p class="note">No parameters.</p>'
+    rows = [row for f in fields for row in f.flattened()]
     return _table(["Element", "Type", "Occurs", "Description"], [
-        (f"<code>{escape(f.name)}</code>", f"<code>{escape(f.type)}</code>", escape(f.occurs),
-         escape(f.documentation)) for f in fields
+        (f"<code>{escape(path)}</code>", _type_cell(f.type), escape(f.occurs),
+         escape(f.documentation)) for path, f in rows
     ])
 
 
@@ -87,24 +98,33 @@ def _security(settings: Any) -> str:
                  for role, ops in OPERATIONS_BY_ROLE.items()]
     return ('<section id="security"><h2>Security requirements</h2><ul>'
             + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
-            + _table(["Role", "May call"], role_rows) + "</section>")
+            + _table(["Role", "May call"], role_rows)
+            + '<details id="fresh-token"><summary>A fresh UsernameToken header (Python 3, '
+            f'standard library)</summary><p class="note">{escape(samples.GENERATOR_NOTE)}</p>'
+            f"<pre>{escape(samples.TOKEN_GENERATOR)}</pre></details></section>")
 
 
 def _faults() -> str:
     rows = [(f"<code>{escape(code)}</code>", str(status), escape(text))
             for code, status, text in fault_rows()]
+    detail = contract_docs.fault_detail()
     return ('<section id="faults"><h2>Fault codes</h2><p>Every fault carries a '
             "<code>ht:ServiceFault</code> detail with the code and a correlation id that also "
             "appears in the server log.</p>" + _table(["faultcode", "HTTP", "Meaning"], rows)
+            + f"<h3>The detail: <code>ht:ServiceFault</code></h3><p>{escape(detail.documentation)}"
+            + f"</p>{_fields(detail.fields)}"
             + f"<details><summary>Sample fault</summary><pre>{escape(samples.sample_fault())}"
             "</pre></details></section>")
 
 
 def _types() -> str:
-    """Every named type; complex types with their fields (element, type, occurs)."""
+    """Every named type: simple types with their restriction, complex types with their
+    fields (element, type, occurs), nested types' fields included."""
     rows = []
     for t in contract_docs.types():
         description = escape(t.documentation)
+        if t.facets:
+            description += f'<br><span class="meta">{escape(t.facets)}</span>'
         if t.fields:
             description += _fields(t.fields)
         rows.append((f'<code id="type-{escape(t.name)}">{escape(t.name)}</code>', description))

@@ -51,18 +51,21 @@ def build_security_stages(
     db_path: str,
     loopback_listener: bool = False,
     accounts: AccountLookup,
+    listener_url: str | None = None,
 ) -> list[Any]:
     """WS-Security -> mTLS identity -> authorization, in that order, ready for the pipeline.
 
     `conn` is a migrated synchronous connection (for the demo account at start);
     `accounts` is the serving path's asynchronous lookup; `replay_cache` is the shared state
     backend's cache (memory or Redis). With no accounts yet and a loopback listener, a demo
-    account is created and its password printed. Raises ValueError/OSError for an unreadable
+    account is created and its password printed, with `listener_url` (the endpoint actually
+    bound) as HIGHWAY_URL on the same line. Raises ValueError/OSError for an unreadable
     CA or key.
     """
     if settings.require_authentication:
         ensure_demo_account(conn, loopback=loopback_listener,
-                            key_path=settings.account_key_file or default_key_path(db_path))
+                            key_path=settings.account_key_file or default_key_path(db_path),
+                            url=listener_url)
     replay = ReplayGuard(replay_cache, settings.replay_window_seconds)
     trust = (
         CertificateTrust(load_ca_bundle(settings.wss_ca), accounts) if settings.wss_ca else None

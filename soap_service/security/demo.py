@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shlex
 import sqlite3
 import sys
 
@@ -16,11 +17,24 @@ DEMO_ROLE = "operator"
 log = logging.getLogger("highway.security")
 
 
+def export_line(password: str, url: str | None = None, username: str = DEMO_NAME) -> str:
+    """The shell line that sets what the client reads: HIGHWAY_URL (when known),
+    HIGHWAY_USERNAME and HIGHWAY_PASSWORD, each value quoted for a POSIX shell."""
+    parts = [f"HIGHWAY_URL={shlex.quote(url)}"] if url else []
+    parts += [f"HIGHWAY_USERNAME={shlex.quote(username)}",
+              f"HIGHWAY_PASSWORD={shlex.quote(password)}"]
+    return "export " + " ".join(parts)
+
+
 def ensure_demo_account(
-    conn: sqlite3.Connection, *, loopback: bool, key_path: str | None = None
+    conn: sqlite3.Connection, *, loopback: bool, key_path: str | None = None,
+    url: str | None = None,
 ) -> str | None:
     """Create `demo` (operator, random password) when no account exists and the listener is
     loopback-only; print its credentials. Returns the password when one was created.
+
+    `url` is the SOAP endpoint of the listener actually bound (http or https), printed as
+    HIGHWAY_URL on the same line as the credentials, so one pasted line configures the client.
 
     With `key_path` (the account key file, created if missing) the password is also kept
     encrypted with that key, as for `users add --digest`: PasswordDigest works for the demo
@@ -52,9 +66,8 @@ def ensure_demo_account(
     # Printed, not logged: log files outlive the terminal session that needs it.
     print(
         f"highway-server: created demo account {DEMO_NAME!r} (role {DEMO_ROLE}) for this "
-        f"loopback listener; use it with:\n"
-        f"  export HIGHWAY_USERNAME={DEMO_NAME} HIGHWAY_PASSWORD={password}\n"
-        f"(shown again by `highway-server users demo`)",
+        f"loopback listener; paste the next line where you run highway-client "
+        f"(`highway-server users demo` shows it again):\n{export_line(password, url)}",
         file=sys.stderr, flush=True,
     )
     return password

@@ -79,8 +79,11 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def build_service(settings: ServerSettings, reactor: Any) -> Service:
-    """Assemble the request path for one process."""
+def build_service(
+    settings: ServerSettings, reactor: Any, bound_port: int | None = None
+) -> Service:
+    """Assemble the request path for one process; `bound_port` is the port actually listened
+    on (with --port 0 the settings do not know it), for the demo account's export line."""
     store, conn = open_store(settings)
     # Read answers are reused while the data holds; the full request path still runs.
     runner = SpyneRunner(
@@ -105,7 +108,7 @@ def build_service(settings: ServerSettings, reactor: Any) -> Service:
     before_operation.extend(build_security_stages(
         settings.security, conn, state.replay_cache,
         db_path=settings.core.db, loopback_listener=is_loopback_host(settings.core.host),
-        accounts=accounts,
+        accounts=accounts, listener_url=settings.listener_url(bound_port),
     ))
     conn.close()  # start-up work is done; serving uses the asynchronous engine
     # Per-principal limit: after the security stages (they must be listed above this line).

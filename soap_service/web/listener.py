@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import signal
 import socket
@@ -167,7 +166,8 @@ def serve(
             settings.ops.metrics_host, metrics_port, "--metrics-host/--metrics-port"
         )
     tls = ReloadableTLS(settings.tls) if settings.uses_tls else None
-    service = build_service(settings, reactor)  # database, migrations, demo account
+    # database, migrations, demo account (its export line names the port actually bound)
+    service = build_service(settings, reactor, bound_port=sock.getsockname()[1])
     site, resource = build_site(service, reactor)
     factory, caps = _soap_factory(site, settings, tls, service.pipeline.exit)
     port = adopt(sock, factory, reactor)
@@ -202,8 +202,7 @@ def serve(
     # The network is read once at start (SIGHUP reloads TLS material and the log level).
     reloader = Reloader(settings, reload_settings, tls=tls, reload_network=None)
     _install_signal_handlers(reactor, reloader)
-    bound = dataclasses.replace(settings.core, public_url=None)
-    local = dataclasses.replace(settings, core=bound).endpoint_url(port.getHost().port)
+    local = settings.listener_url(port.getHost().port)
     print(f"highway-server listening on {local} (advertised endpoint {endpoint}, "
           f"contract at {endpoint}?wsdl)", file=sys.stderr, flush=True)
     reactor.run(installSignalHandlers=False)

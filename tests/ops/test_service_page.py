@@ -8,12 +8,14 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from client import HighwayClient, Observation
 from soap_service.ops import board, contract_docs, fault_table, samples
@@ -261,3 +263,79 @@ def test_single_wsdl_is_the_same_document_as_wsdl(open_server) -> None:
     single = request(open_server.url, None, method="GET", path="/soap?singleWsdl")
     assert single.status == 200 and single.body == wsdl.body
     assert single.headers["content-type"] == wsdl.headers["content-type"]
+
+
+def _pre_blocks(html: str, start: str) -> list[str]:
+    """The unescaped <pre> texts after `start` (an id attribute), up to the next section."""
+    part = html[html.index(start):]
+    part = part[:part.index("</section>")]
+    return [unescape(p) for p in re.findall(r"<pre>(.*?)</pre>", part, re.S)]
+
+
+def _with_header(sample: str, header: str) -> bytes:
+    """A page sample envelope with its wsse:Security element replaced by `header`."""
+    root = etree.fromstring(sample.encode())
+    old = root.find(".//{*}Security")
+    assert old is not None
+    old.getparent().replace(old, etree.fromstring(header.encode()))
+    return etree.tostring(root)
+
+
+def test_page_samples_work_with_the_page_generator(server_factory) -> None:
+    """Issue 16: the samples must be fresh; the page's own generator makes them so. Its
+    output, pasted into the page's sample, is accepted (PasswordDigest and PasswordText);
+    the sample as shown, with its fixed example Created, is refused."""
+    server = server_factory()  # authentication on; the demo account keeps a digest secret
+    exported = re.search(r"export HIGHWAY_URL=\S+ HIGHWAY_USERNAME=(\S+) HIGHWAY_PASSWORD=(\S+)",
+                         server.log_text())
+    assert exported, server.log_text()
+    user, password = exported.groups()
+    html = request(server.url, None, method="GET", path="/").body.decode()
+    (generator,) = _pre_blocks(html, 'id="fresh-token"')
+    assert generator == samples.TOKEN_GENERATOR
+    digest_sample, text_sample, _response = _pre_blocks(html, 'id="op-GetTravelTimes"')
+    assert "#PasswordDigest" in digest_sample and "#PasswordText" in text_sample
+    stale = request(server.url, digest_sample.encode())
+    assert stale.status == 500 and stale.fault()[0].startswith("wsse:"), stale.body[:300]
+
+    env = {**os.environ, "HIGHWAY_USERNAME": user, "HIGHWAY_PASSWORD": password}
+    for sample, argv in ((digest_sample, []), (text_sample, ["text"])):
+        header = subprocess.run([sys.executable, "-c", generator, *argv], env=env,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        answer = request(server.url, _with_header(sample, header))
+        assert answer.status == 200, answer.body[:400]
+        assert b"GetTravelTimesResponse" in answer.body
+        again = request(server.url, _with_header(sample, header))  # each nonce counts once
+        assert again.status == 500 and again.fault()[0] == "wsse:InvalidSecurity"
+
+
+def test_nested_types_are_expanded_recursively(open_server) -> None:
+    """A response's nested types show their own fields, down to the leaves, by path; simple
+    types show their restriction; the fault detail's fields are listed."""
+    html = request(open_server.url, None, method="GET", path="/").body.decode()
+    op = html[html.index('id="op-GetTravelTimes"'):]
+    op = op[:op.index("</section>")]
+    for path in ("travelTime", "travelTime/segment", "travelTime/segment/speedKph",
+                 "travelTime/segment/congestion", "travelTime/asOf"):
+        assert f"<code>{path}</code>" in op, path
+    assert '<a href="#type-SegmentTravelTime"><code>tns:SegmentTravelTime</code></a>' in op
+    types = html[html.index('id="types"'):]
+    direction = types[types.index('id="type-DirectionTravelTime"'):]
+    direction = direction[:direction.index('id="type-', 10)]
+    assert "<code>segment/stale</code>" in direction
+    assert "one of NB, SB, EB, WB" in types and "pattern [0-9]{1,4}[A-Z]?" in types
+    faults_part = html[html.index('id="faults"'):]
+    for name in ("code", "correlationId", "retryAfterSeconds", "observationIndex"):
+        assert f"<code>{name}</code>" in faults_part, name
+
+
+def test_recursive_fields_stop_at_a_type_met_again() -> None:
+    """A type that contains itself is expanded once, not forever."""
+    schema = etree.fromstring(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:tns="urn:t">'
+        '<xs:complexType name="Node"><xs:sequence><xs:element name="value" type="xs:int"/>'
+        '<xs:element name="next" type="tns:Node" minOccurs="0"/></xs:sequence>'
+        "</xs:complexType></xs:schema>")
+    types = {t.get("name"): t for t in schema}
+    fields = contract_docs._fields(types["Node"].find("{*}sequence"), types, frozenset({"Node"}))
+    assert [path for f in fields for path, _ in f.flattened()] == ["value", "next"]

@@ -16,7 +16,7 @@ import pytest
 from client import HighwayClient
 from tests.conftest import ROOT, start_server
 
-EXPORT = re.compile(r"export HIGHWAY_USERNAME=(\S+) HIGHWAY_PASSWORD=(\S+)")
+EXPORT = re.compile(r"export HIGHWAY_URL=(\S+) HIGHWAY_USERNAME=(\S+) HIGHWAY_PASSWORD=(\S+)")
 
 
 @pytest.fixture
@@ -75,13 +75,25 @@ def test_demo_credentials_work_and_are_shown_again(tmp_path: Path) -> None:
     try:
         printed = EXPORT.search(server.log_text())
         assert printed, server.log_text()
-        user, password = printed.groups()
+        url, user, password = printed.groups()
+        assert url == server.url  # the listener actually bound (--port 0 here)
+        exports = [line for line in server.log_text().splitlines() if "HIGHWAY_PASSWORD" in line]
+        assert len(exports) == 1 and exports[0].startswith("export ")  # one line to paste
         shown = subprocess.run(
-            [sys.executable, "-m", "soap_service", "users", "demo", "--db", str(server.db_path)],
+            [sys.executable, "-m", "soap_service", "users", "demo", "--db", str(server.db_path),
+             "--port", str(server.port)],
             cwd=ROOT, capture_output=True, text=True, timeout=60,
         )
         assert shown.returncode == 0, shown.stderr
-        assert EXPORT.search(shown.stdout).groups() == (user, password)  # type: ignore[union-attr]
+        assert shown.stdout.strip() == exports[0]  # the same line
+        # The pasted line is all the client needs: it reads the three variables.
+        pasted = subprocess.run(
+            ["bash", "-c", f"{exports[0]} && {sys.executable} -m client highways"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+            env={k: v for k, v in os.environ.items() if not k.startswith("HIGHWAY_")},
+        )
+        assert pasted.returncode == 0, pasted.stderr
+        assert "192" in pasted.stdout
         with HighwayClient(url=server.url, username=user, password=password) as client:
             assert client.list_highways()
         with HighwayClient(url=server.url, username=user, password=password,
@@ -106,3 +118,25 @@ def test_users_demo_without_a_demo_account(tmp_path: Path) -> None:
                             str(db)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert shown.returncode == 1 and "no demo account" in shown.stderr
     assert "Traceback" not in shown.stderr
+
+
+def test_export_line_names_the_listener_https_with_tls(tmp_path: Path) -> None:
+    """The URL on the pasted line is the listener's own (https with TLS, never --public-url),
+    and every value is quoted for the shell."""
+    from soap_service.security.demo import export_line
+    from soap_service.settings_loader import load_settings
+
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("x")
+    key.write_text("x")
+    settings = load_settings(environ={
+        "HIGHWAY_TLS_CERT": str(cert), "HIGHWAY_TLS_KEY": str(key), "HIGHWAY_HOST": "::1",
+        "HIGHWAY_PUBLIC_URL": "https://traffic.example.com/soap"})
+    assert settings.listener_url(8443) == "https://[::1]:8443/soap"
+    assert settings.endpoint_url(8443) == "https://traffic.example.com/soap"
+    line = export_line("p w$x", settings.listener_url(8443))
+    assert line == ("export HIGHWAY_URL='https://[::1]:8443/soap' HIGHWAY_USERNAME=demo "
+                    "HIGHWAY_PASSWORD='p w$x'")
+    echoed = subprocess.run(["bash", "-c", f'{line} && printf %s "$HIGHWAY_PASSWORD"'],
+                            capture_output=True, text=True, check=True)
+    assert echoed.stdout == "p w$x"
