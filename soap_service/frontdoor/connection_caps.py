@@ -24,7 +24,6 @@ def too_many_from_peer() -> ServiceFault:
     return ServiceFault(
         faults.CLIENT_TOO_MANY_CONNECTIONS,
         "Too many open connections from your address.",
-        http_status=503,
         headers=(("Retry-After", RETRY_AFTER_SECONDS),),
         reason="per-ip connection cap",
     )
@@ -35,7 +34,6 @@ def server_full() -> ServiceFault:
     return ServiceFault(
         faults.SERVER_OVERLOADED,
         "The service is at its connection limit; retry shortly.",
-        http_status=503,
         headers=(("Retry-After", RETRY_AFTER_SECONDS),),
         reason="total connection cap",
     )

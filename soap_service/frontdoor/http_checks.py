@@ -22,7 +22,7 @@ IDENTITY_CODINGS = ("", "identity")
 def not_found() -> ServiceFault:
     """The 404 fault for a path the service does not serve."""
     return ServiceFault(
-        faults.CLIENT_NOT_FOUND, "No such resource.", http_status=404, reason="unknown path"
+        faults.CLIENT_NOT_FOUND, "No such resource.", reason="unknown path"
     )
 
 
@@ -32,7 +32,6 @@ def method_not_allowed(allowed: Iterable[str]) -> ServiceFault:
     return ServiceFault(
         faults.CLIENT_METHOD_NOT_ALLOWED,
         f"Method not allowed here; allowed: {allow}.",
-        http_status=405,
         headers=(("Allow", allow),),
         reason="method",
     )
@@ -41,7 +40,7 @@ def method_not_allowed(allowed: Iterable[str]) -> ServiceFault:
 def unsupported_media_type(message: str, reason: str) -> ServiceFault:
     """The 415 fault for a media type, charset or content coding the service does not take."""
     return ServiceFault(
-        faults.CLIENT_UNSUPPORTED_MEDIA_TYPE, message, http_status=415, reason=reason
+        faults.CLIENT_UNSUPPORTED_MEDIA_TYPE, message, reason=reason
     )
 
 

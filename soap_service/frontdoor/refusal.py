@@ -49,7 +49,6 @@ def too_large(limit: int) -> ServiceFault:
     return ServiceFault(
         faults.CLIENT_REQUEST_TOO_LARGE,
         f"The request body exceeds the limit of {limit} bytes.",
-        http_status=413,
         reason="body too large",
     )
 
@@ -59,7 +58,6 @@ def timed_out(what: str) -> ServiceFault:
     return ServiceFault(
         faults.CLIENT_REQUEST_TIMEOUT,
         f"The request {what} did not arrive in time.",
-        http_status=408,
         reason=f"{what} deadline",
     )
 
@@ -69,7 +67,6 @@ def bad_http_request(what: str) -> ServiceFault:
     return ServiceFault(
         faults.CLIENT_BAD_HTTP_REQUEST,
         "The HTTP request is malformed.",
-        http_status=400,
         reason=what,
     )
 

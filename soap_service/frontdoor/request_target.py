@@ -41,7 +41,6 @@ def _star_fault(method: bytes) -> ServiceFault:
         return ServiceFault(
             faults.CLIENT_METHOD_NOT_ALLOWED,
             "This service answers no server-wide OPTIONS request.",
-            http_status=405,
             headers=(("Allow", SERVER_METHODS),),
             reason="options *",
         )

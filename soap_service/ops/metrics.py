@@ -20,13 +20,13 @@ from soap_service.core.exchange import Exchange, Reply
 from soap_service.core.observers import ExchangeObserver
 from soap_service.faults import ServiceFault
 from soap_service.ops.access_log import outcome_of
-from soap_service.ops.reasons import AUTH_THROTTLE_SCOPES, auth_failure_reason, rate_limit_scope
 from soap_service.state.replay import MemoryReplayCache
 
 # Small requests take ~1 ms; a 1000-observation batch tens of ms; anything near 10 s is a stall.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 NO_OPERATION = "none"  # refused before the operation was known (XML, schema, load shedding)
-_AUTH_CODES = frozenset({faults.CLIENT_NOT_AUTHORIZED})
+# Limit scopes that are login throttling (also counted in highway_auth_throttled_total).
+AUTH_THROTTLE_SCOPES = frozenset({"auth_failure_ip", "auth_failure_account", "password_hashing"})
 
 
 class ServiceMetrics:
@@ -79,13 +79,15 @@ class ServiceMetrics:
     def _count_fault(self, operation: str, fault: ServiceFault) -> None:
         # Faults are the rare path: labels() lookups here are fine.
         self.faults.labels(operation, fault.code).inc()
-        scope = rate_limit_scope(fault)
-        if scope is not None:
-            self.rate_limited.labels(scope).inc()
-            if scope in AUTH_THROTTLE_SCOPES:
-                self.auth_throttled.labels(scope).inc()
-        if fault.code.startswith("wsse:") or fault.code in _AUTH_CODES:
-            reason = auth_failure_reason(fault)
+        # Which counters a fault feeds is declared with its code (faults.REGISTRY); the label
+        # comes from the raise site (ServiceFault label=), never from the wording of a message.
+        category = faults.REGISTRY[fault.code].category
+        if category == "limit" and fault.label is not None:
+            self.rate_limited.labels(fault.label).inc()
+            if fault.label in AUTH_THROTTLE_SCOPES:
+                self.auth_throttled.labels(fault.label).inc()
+        elif category == "auth":
+            reason = fault.label or "other"
             self.auth_failures.labels(fault.code, reason).inc()
             if reason == "replay":
                 self.replays.inc()

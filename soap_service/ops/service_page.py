@@ -16,7 +16,7 @@ from soap_service.core.exchange import Reply
 from soap_service.core.principal import OPERATIONS_BY_ROLE
 from soap_service.ops import contract_docs, samples
 from soap_service.ops.board import BoardCache
-from soap_service.ops.fault_table import fault_rows
+from soap_service.ops.fault_table import fault_rows, meaning_html
 from soap_service.ops.page_style import STYLE
 
 HTML = "text/html; charset=utf-8"
@@ -105,7 +105,7 @@ def _security(settings: Any) -> str:
 
 
 def _faults() -> str:
-    rows = [(f"<code>{escape(code)}</code>", str(status), escape(text))
+    rows = [(f"<code>{escape(code)}</code>", str(status), meaning_html(text))
             for code, status, text in fault_rows()]
     detail = contract_docs.fault_detail()
     return ('<section id="faults"><h2>Fault codes</h2><p>Every fault carries a '

@@ -37,10 +37,10 @@ class InFlightLimit:
             raise ServiceFault(
                 faults.SERVER_OVERLOADED,
                 "The service is overloaded; retry after the number of seconds in Retry-After.",
-                http_status=503,
                 headers=(("Retry-After", str(RETRY_AFTER_SECONDS)),),
                 detail={"retryAfterSeconds": str(RETRY_AFTER_SECONDS)},
                 reason=f"{self.in_flight} requests in flight (limit {self.limit})",
+                label="in_flight",
             )
         self.in_flight += 1
         exchange.notes[NOTE_KEY] = True

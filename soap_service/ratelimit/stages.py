@@ -60,7 +60,8 @@ class _Limiter:
         self._status = 500 if strict_wsi_faults else 429
 
     async def _check(
-        self, exchange: Exchange, item: RateLimitItem, identifiers: tuple[str, ...], what: str
+        self, exchange: Exchange, item: RateLimitItem, identifiers: tuple[str, ...], what: str,
+        scope: str,
     ) -> None:
         decision = await self._backend.hit(item, *identifiers)
         now = time.time()
@@ -76,6 +77,7 @@ class _Limiter:
             detail={"retryAfterSeconds": retry_after},
             reason=f"{what} limit {item} exceeded"
             + ("" if decision.shared else " (per-process)"),
+            label=scope,
         )
 
 
@@ -93,7 +95,7 @@ class IpRateLimit(_Limiter):
     async def __call__(self, exchange: Exchange) -> None:
         """Count the request against its client address."""
         await self._check(exchange, self._item, ("ip", client_key(exchange.transport.peer_ip)),
-                          "ip")
+                          "ip", "ip")
 
 
 class PrincipalRateLimit(_Limiter):
@@ -117,4 +119,4 @@ class PrincipalRateLimit(_Limiter):
             return
         # Keyed by the rule's scope: a rule without an operation is one bucket for all of them.
         await self._check(exchange, rule.limit, ("principal", principal.name, rule.key),
-                          f"principal ({rule.text})")
+                          f"principal ({rule.text})", "principal")

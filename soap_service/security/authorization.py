@@ -26,12 +26,15 @@ class AuthorizationStage:
             # No credentials at all is a missing-security error, as WSS4J reports it; the
             # reason tells the operator which of the two cases it was.
             if exchange.notes.get(NOTE_SECURITY_HEADER):
-                raise errors.invalid_security("wsse:Security header carries no identity token")
-            raise errors.invalid_security("no wsse:Security header and no client certificate")
+                raise errors.invalid_security(
+                    "wsse:Security header carries no identity token", why="missing_credentials")
+            raise errors.invalid_security(
+                "no wsse:Security header and no client certificate", why="missing_credentials")
         operation = exchange.operation
         if operation is None or not principal.may_call(operation):
             raise ServiceFault(
                 faults.CLIENT_NOT_AUTHORIZED,
                 "The caller is not allowed to call this operation.",
                 reason=f"role {principal.role} may not call {operation or '-'}",
+                label="role",
             )

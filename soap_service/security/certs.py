@@ -56,13 +56,15 @@ class CertificateTrust:
         """Validity period, key strength and chain to --wss-ca; raises a WS-Security fault."""
         now = self._clock()
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-            raise errors.failed_check("signing certificate is not valid now")
+            raise errors.failed_check("signing certificate is not valid now", why="certificate")
         key = cert.public_key()
         if isinstance(key, rsa.RSAPublicKey):
             if key.key_size < MIN_RSA_BITS:
-                raise errors.failed_authentication(f"RSA key of {key.key_size} bits")
+                raise errors.failed_authentication(
+                    f"RSA key of {key.key_size} bits", why="certificate")
         elif not isinstance(key, ec.EllipticCurvePublicKey):
-            raise errors.failed_authentication("certificate key is neither RSA nor EC")
+            raise errors.failed_authentication(
+                "certificate key is neither RSA nor EC", why="certificate")
         verifier = (
             PolicyBuilder()
             .store(self._store)
@@ -79,7 +81,7 @@ class CertificateTrust:
             verifier.verify(cert, [])
         except VerificationError as exc:
             reason = f"certificate not trusted by --wss-ca: {exc}"
-            raise errors.failed_authentication(reason) from exc
+            raise errors.failed_authentication(reason, why="certificate") from exc
 
     async def mapped_account(self, cert: x509.Certificate) -> Account:
         """The account mapped to an already trusted certificate's subject, or
@@ -90,5 +92,5 @@ class CertificateTrust:
         if account is None:
             raise errors.failed_authentication(
                 f"no account for certificate subject {subject_of(cert)[:120]!r}"
-            )
+            , why="certificate")
         return account

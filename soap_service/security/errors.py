@@ -21,47 +21,50 @@ _GENERIC: dict[str, str] = {
 }
 
 
-def wss_fault(code: str, reason: str) -> ServiceFault:
-    """A WS-Security fault with the generic public text; `reason` goes to the access log only.
+def wss_fault(code: str, reason: str, *, why: str) -> ServiceFault:
+    """A WS-Security fault with the generic public text; `reason` goes to the access log only,
+    `why` (one of faults.AUTH_REASONS) is the metric's reason label.
 
     Reasons must never contain a password, a nonce or a digest value.
     """
-    return ServiceFault(code, _GENERIC[code], reason=reason)
+    if why not in faults.AUTH_REASONS:
+        raise ValueError(f"unknown auth failure reason label {why!r}")
+    return ServiceFault(code, _GENERIC[code], reason=reason, label=why)
 
 
-def invalid_security(reason: str) -> ServiceFault:
+def invalid_security(reason: str, *, why: str) -> ServiceFault:
     """The Security header breaks a structural or policy rule (BSP, replay, coverage)."""
-    return wss_fault(faults.WSSE_INVALID_SECURITY, reason)
+    return wss_fault(faults.WSSE_INVALID_SECURITY, reason, why=why)
 
 
-def invalid_token(reason: str) -> ServiceFault:
+def invalid_token(reason: str, *, why: str) -> ServiceFault:
     """A token is malformed (bad encoding, missing Nonce/Created for a digest)."""
-    return wss_fault(faults.WSSE_INVALID_SECURITY_TOKEN, reason)
+    return wss_fault(faults.WSSE_INVALID_SECURITY_TOKEN, reason, why=why)
 
 
-def unsupported_token(reason: str) -> ServiceFault:
+def unsupported_token(reason: str, *, why: str) -> ServiceFault:
     """A token type or key reference this service does not accept."""
-    return wss_fault(faults.WSSE_UNSUPPORTED_SECURITY_TOKEN, reason)
+    return wss_fault(faults.WSSE_UNSUPPORTED_SECURITY_TOKEN, reason, why=why)
 
 
-def unsupported_algorithm(reason: str) -> ServiceFault:
+def unsupported_algorithm(reason: str, *, why: str) -> ServiceFault:
     """A signature, digest or canonicalization algorithm this service does not accept."""
-    return wss_fault(faults.WSSE_UNSUPPORTED_ALGORITHM, reason)
+    return wss_fault(faults.WSSE_UNSUPPORTED_ALGORITHM, reason, why=why)
 
 
-def failed_authentication(reason: str) -> ServiceFault:
+def failed_authentication(reason: str, *, why: str) -> ServiceFault:
     """The credentials do not authenticate anyone (unknown user, wrong password, bad cert)."""
-    return wss_fault(faults.WSSE_FAILED_AUTHENTICATION, reason)
+    return wss_fault(faults.WSSE_FAILED_AUTHENTICATION, reason, why=why)
 
 
-def failed_check(reason: str) -> ServiceFault:
+def failed_check(reason: str, *, why: str) -> ServiceFault:
     """A cryptographic check failed (signature value, digest, expired certificate)."""
-    return wss_fault(faults.WSSE_FAILED_CHECK, reason)
+    return wss_fault(faults.WSSE_FAILED_CHECK, reason, why=why)
 
 
-def message_expired(reason: str) -> ServiceFault:
+def message_expired(reason: str, *, why: str) -> ServiceFault:
     """A Created/Expires is outside the accepted window."""
-    return wss_fault(faults.WSSE_MESSAGE_EXPIRED, reason)
+    return wss_fault(faults.WSSE_MESSAGE_EXPIRED, reason, why=why)
 
 
 UNAVAILABLE_RETRY_SECONDS = 2
@@ -72,7 +75,6 @@ def state_unavailable(reason: str) -> ServiceFault:
     return ServiceFault(
         faults.SERVER_UNAVAILABLE,
         "The service is temporarily unable to verify requests; retry later.",
-        http_status=503,
         # Shared state recovers by itself (health probe with backoff); a short wait is enough.
         headers=[("Retry-After", str(UNAVAILABLE_RETRY_SECONDS))],
         detail={"retryAfterSeconds": str(UNAVAILABLE_RETRY_SECONDS)},

@@ -32,7 +32,7 @@ class ClientCertificateStage:
         if account is None:
             raise errors.failed_authentication(
                 f"no account for client certificate subject {subject[:120]!r}"
-            )
+            , why="certificate")
         current = exchange.principal
         if current is None:
             exchange.principal = Principal(account.name, account.role, "mtls")
@@ -41,6 +41,6 @@ class ClientCertificateStage:
             raise errors.failed_authentication(
                 f"client certificate names {account.name!r}, "
                 f"WS-Security names {current.name!r}"
-            )
+            , why="certificate")
         else:
             exchange.notes["auth"] = f"{exchange.notes.get('auth', current.authenticated_by)}+mtls"

@@ -26,4 +26,4 @@ class ReplayGuard:
         except StateUnavailable as exc:
             raise errors.state_unavailable(f"replay cache unavailable: {exc}") from exc
         if not fresh:
-            raise errors.invalid_security(f"replayed {kind} for {owner[:64]!r}")
+            raise errors.invalid_security(f"replayed {kind} for {owner[:64]!r}", why="replay")

@@ -73,22 +73,25 @@ class SignatureVerifier:
         """Check everything; `body` is the node the service will dispatch, `ids` the
         document's (already unique) id index."""
         if self._trust is None:
-            raise errors.failed_authentication("X.509 signature but no --wss-ca configured")
+            raise errors.failed_authentication(
+                "X.509 signature but no --wss-ca configured", why="certificate")
         signed_info = next((c for c in signature if isinstance(c.tag, str)), None)
         if signed_info is None:
-            raise errors.invalid_security("empty Signature")
+            raise errors.invalid_security("empty Signature", why="signature")
         targets: list[tuple[str, etree._Element]] = []
         for ident in self._policy.referenced_ids(signed_info):
             target = ids.get(ident)
             if target is None:
-                raise errors.invalid_security("Reference names no element of this document")
+                raise errors.invalid_security(
+                    "Reference names no element of this document", why="signature")
             targets.append((ident, target))
         # The wrapping defence: the digests libxmlsec checks must include the very Body
         # element Spyne dispatches and the Timestamp we checked for freshness.
         if not any(t is body for _, t in targets):
-            raise errors.invalid_security("signature does not cover the dispatched Body")
+            raise errors.invalid_security(
+                "signature does not cover the dispatched Body", why="signature")
         if not any(t is timestamp for _, t in targets):
-            raise errors.invalid_security("signature does not cover the Timestamp")
+            raise errors.invalid_security("signature does not cover the Timestamp", why="signature")
 
         cert = self._signing_certificate(security, signature, ids)
         self._trust.check_trusted(cert)
@@ -108,32 +111,37 @@ class SignatureVerifier:
         """The certificate of the BinarySecurityToken that KeyInfo points to, and only that."""
         key_infos = children(signature, KEY_INFO)
         if len(key_infos) != 1:
-            raise errors.invalid_security("Signature needs exactly one KeyInfo")
+            raise errors.invalid_security("Signature needs exactly one KeyInfo", why="signature")
         parts = [c for c in key_infos[0] if isinstance(c.tag, str)]
         if len(parts) != 1 or parts[0].tag != SECURITY_TOKEN_REFERENCE:
-            raise errors.unsupported_token("KeyInfo is not a SecurityTokenReference")
+            raise errors.unsupported_token(
+                "KeyInfo is not a SecurityTokenReference", why="signature")
         refs = [c for c in parts[0] if isinstance(c.tag, str)]
         if len(refs) != 1 or refs[0].tag != WSSE_REFERENCE:
-            raise errors.unsupported_token("SecurityTokenReference is not a direct Reference")
+            raise errors.unsupported_token(
+                "SecurityTokenReference is not a direct Reference", why="signature")
         uri = refs[0].get("URI") or ""
         value_type = refs[0].get("ValueType")
         if not uri.startswith("#") or value_type not in (None, X509V3):
-            raise errors.unsupported_token("token reference is not a local X509v3 token")
+            raise errors.unsupported_token(
+                "token reference is not a local X509v3 token", why="signature")
         token = ids.get(uri[1:])
         if token is None or token.tag != BINARY_SECURITY_TOKEN or token.getparent() is not security:
             raise errors.wss_fault(
                 faults.WSSE_SECURITY_TOKEN_UNAVAILABLE,
                 "referenced BinarySecurityToken is not in this Security header",
-            )
+                why="signature")
         if token.get("ValueType") != X509V3:
-            raise errors.unsupported_token("BinarySecurityToken is not X509v3")
+            raise errors.unsupported_token("BinarySecurityToken is not X509v3", why="certificate")
         if token.get("EncodingType") != BASE64_BINARY:
-            raise errors.invalid_token("BinarySecurityToken EncodingType is not Base64Binary")
+            raise errors.invalid_token(
+                "BinarySecurityToken EncodingType is not Base64Binary", why="certificate")
         try:
             der = base64.b64decode("".join(text_of(token).split()), validate=True)
             return x509.load_der_x509_certificate(der)
         except (binascii.Error, ValueError) as exc:
-            raise errors.invalid_token("BinarySecurityToken is not a DER certificate") from exc
+            raise errors.invalid_token(
+                "BinarySecurityToken is not a DER certificate", why="certificate") from exc
 
     def _check_cryptography(
         self,
@@ -156,7 +164,8 @@ class SignatureVerifier:
                 _register_id(ctx, target, ident)
             ctx.verify(signature)
         except xmlsec.Error as exc:
-            raise errors.failed_check(f"signature verification failed: {exc}") from exc
+            raise errors.failed_check(
+                f"signature verification failed: {exc}", why="signature") from exc
 
 
 def _register_id(ctx: xmlsec.SignatureContext, element: etree._Element, ident: str) -> None:

@@ -38,24 +38,29 @@ class TimestampVerifier:
                 expires_els.append(child)
             elif isinstance(child.tag, str):
                 # BSP R3222: only Created and Expires; a stray element could smuggle content.
-                raise errors.invalid_security("Timestamp has an unexpected child element")
+                raise errors.invalid_security(
+                    "Timestamp has an unexpected child element", why="malformed_token")
         if len(created_els) != 1:
-            raise errors.invalid_security(f"Timestamp has {len(created_els)} Created")
+            raise errors.invalid_security(
+                f"Timestamp has {len(created_els)} Created", why="malformed_token")
         if len(expires_els) > 1 or (
             self._settings.require_timestamp_expires and not expires_els
         ):
-            raise errors.invalid_security(f"Timestamp has {len(expires_els)} Expires")
+            raise errors.invalid_security(
+                f"Timestamp has {len(expires_els)} Expires", why="malformed_token")
         created = parse_datetime(text_of(created_els[0]))
         expires = parse_datetime(text_of(expires_els[0])) if expires_els else None
         if created is None or (expires_els and expires is None):
-            raise errors.invalid_security("Timestamp value is not an xsd:dateTime with a timezone")
+            raise errors.invalid_security(
+                "Timestamp value is not an xsd:dateTime with a timezone", why="malformed_token")
         if expires is not None and expires <= created:
-            raise errors.invalid_security("Timestamp Expires is not after Created")
+            raise errors.invalid_security(
+                "Timestamp Expires is not after Created", why="malformed_token")
 
         now = self._clock()
         if created > now + datetime.timedelta(seconds=self._settings.future_skew_seconds):
-            raise errors.message_expired("Timestamp Created is in the future")
+            raise errors.message_expired("Timestamp Created is in the future", why="timing")
         if created < now - datetime.timedelta(seconds=self._settings.max_age_seconds):
-            raise errors.message_expired("Timestamp Created is too old")
+            raise errors.message_expired("Timestamp Created is too old", why="timing")
         if expires is not None and expires <= now:
-            raise errors.message_expired("Timestamp has expired")
+            raise errors.message_expired("Timestamp has expired", why="timing")

@@ -65,9 +65,10 @@ def _one(token: etree._Element, tag: str, *, required: bool) -> etree._Element |
     found = children(token, tag)
     name = etree.QName(tag).localname
     if len(found) > 1:
-        raise errors.invalid_security(f"UsernameToken has {len(found)} {name}")
+        raise errors.invalid_security(
+            f"UsernameToken has {len(found)} {name}", why="malformed_token")
     if required and not found:
-        raise errors.invalid_security(f"UsernameToken has no {name}")
+        raise errors.invalid_security(f"UsernameToken has no {name}", why="malformed_token")
     return found[0] if found else None
 
 
@@ -106,16 +107,18 @@ class UsernameTokenVerifier:
         username = text_of(username_el)
         password_type = password_el.get("Type")
         if password_type is None:
-            raise errors.invalid_security("Password has no Type (BSP R4201)")
+            raise errors.invalid_security("Password has no Type (BSP R4201)", why="malformed_token")
         if password_type not in (PASSWORD_TEXT, PASSWORD_DIGEST):
-            raise errors.unsupported_token("unknown Password Type")
+            raise errors.unsupported_token("unknown Password Type", why="malformed_token")
         nonce = self._nonce(nonce_el)
         created_text = self._created(created_el)
         is_digest = password_type == PASSWORD_DIGEST
         if is_digest and (nonce is None or created_text is None):
-            raise errors.invalid_token("PasswordDigest without Nonce and Created")
+            raise errors.invalid_token(
+                "PasswordDigest without Nonce and Created", why="malformed_token")
         if not is_digest and not (transport.is_tls or transport.is_loopback_listener):
-            raise errors.invalid_security("PasswordText over a cleartext, non-loopback listener")
+            raise errors.invalid_security(
+                "PasswordText over a cleartext, non-loopback listener", why="cleartext_password")
 
         # Password text is kept verbatim: whitespace may be part of a password.
         password = password_el.text or ""
@@ -136,7 +139,7 @@ class UsernameTokenVerifier:
                     self._throttle.failed(transport.peer_ip, username)
                 raise errors.failed_authentication(
                     f"{method} rejected for user {username[:64]!r}"
-                )
+                , why="bad_credentials")
         assert account is not None
         if nonce is not None:
             await self._replay.first_use("ut", username, nonce)
@@ -146,13 +149,14 @@ class UsernameTokenVerifier:
         if nonce_el is None:
             return None
         if nonce_el.get("EncodingType") != BASE64_BINARY:
-            raise errors.invalid_token("Nonce EncodingType is not Base64Binary (BSP R4220)")
+            raise errors.invalid_token(
+                "Nonce EncodingType is not Base64Binary (BSP R4220)", why="malformed_token")
         try:
             nonce = base64.b64decode(text_of(nonce_el), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise errors.invalid_token("Nonce is not valid base64") from exc
+            raise errors.invalid_token("Nonce is not valid base64", why="malformed_token") from exc
         if not nonce or len(nonce) > self._settings.max_nonce_bytes:
-            raise errors.invalid_token(f"Nonce of {len(nonce)} bytes")
+            raise errors.invalid_token(f"Nonce of {len(nonce)} bytes", why="malformed_token")
         return nonce
 
     def _created(self, created_el: etree._Element | None) -> str | None:
@@ -162,12 +166,13 @@ class UsernameTokenVerifier:
         created_text = text_of(created_el)
         created = parse_datetime(created_text)
         if created is None:
-            raise errors.invalid_token("Created is not an xsd:dateTime with a timezone")
+            raise errors.invalid_token(
+                "Created is not an xsd:dateTime with a timezone", why="malformed_token")
         now = self._clock()
         if created > now + datetime.timedelta(seconds=self._settings.future_skew_seconds):
-            raise errors.message_expired("UsernameToken Created is in the future")
+            raise errors.message_expired("UsernameToken Created is in the future", why="timing")
         if created < now - datetime.timedelta(seconds=self._settings.max_age_seconds):
-            raise errors.message_expired("UsernameToken Created is too old")
+            raise errors.message_expired("UsernameToken Created is too old", why="timing")
         return created_text
 
     def _check_digest(

@@ -45,7 +45,8 @@ def _dispatched_body(envelope: etree._Element) -> etree._Element:
     """The one Body element in the document, which must be the Envelope's child Spyne reads."""
     bodies = list(envelope.iter(SOAP_BODY))
     if len(bodies) != 1 or bodies[0].getparent() is not envelope:
-        raise errors.invalid_security(f"document has {len(bodies)} soap:Body elements")
+        raise errors.invalid_security(
+            f"document has {len(bodies)} soap:Body elements", why="malformed_header")
     return bodies[0]
 
 
@@ -54,7 +55,8 @@ def _unique_ids(envelope: etree._Element) -> dict[str, etree._Element]:
     unique: dict[str, etree._Element] = {}
     for value, elements in element_ids(envelope).items():
         if len(elements) > 1:
-            raise errors.invalid_security("an id value is used more than once in the document")
+            raise errors.invalid_security(
+                "an id value is used more than once in the document", why="malformed_header")
         unique[value] = elements[0]
     return unique
 
@@ -84,7 +86,8 @@ class WsSecurityStage:
         if not headers:
             return
         if len(headers) > 1:
-            raise errors.invalid_security("more than one wsse:Security header for this actor")
+            raise errors.invalid_security(
+                "more than one wsse:Security header for this actor", why="malformed_header")
         security = headers[0]
         body = _dispatched_body(envelope)
         ids = _unique_ids(envelope)
@@ -95,11 +98,13 @@ class WsSecurityStage:
                 continue
             if child.tag not in (USERNAME_TOKEN, TIMESTAMP, SIGNATURE, BINARY_SECURITY_TOKEN):
                 name = etree.QName(child).localname
-                raise errors.unsupported_token(f"unsupported header element {name}")
+                raise errors.unsupported_token(
+                    f"unsupported header element {name}", why="malformed_header")
             tokens.setdefault(child.tag, []).append(child)
         for tag in (USERNAME_TOKEN, TIMESTAMP, SIGNATURE):
             if len(tokens.get(tag, [])) > 1:
-                raise errors.invalid_security(f"more than one {etree.QName(tag).localname}")
+                raise errors.invalid_security(
+                    f"more than one {etree.QName(tag).localname}", why="malformed_header")
         timestamp = tokens.get(TIMESTAMP, [None])[0]
         signature = tokens.get(SIGNATURE, [None])[0]
         username_token = tokens.get(USERNAME_TOKEN, [None])[0]
@@ -109,7 +114,8 @@ class WsSecurityStage:
         principals: list[Principal] = []
         if signature is not None:
             if timestamp is None:
-                raise errors.invalid_security("a signed message needs a wsu:Timestamp")
+                raise errors.invalid_security(
+                    "a signed message needs a wsu:Timestamp", why="signature")
             principals.append(await self._signatures.verify(
                 security=security, signature=signature, body=body,
                 timestamp=timestamp, ids=ids,
@@ -117,7 +123,8 @@ class WsSecurityStage:
         if username_token is not None:
             principals.append(await self._usernames.verify(username_token, exchange.transport))
         if len({p.name for p in principals}) > 1:
-            raise errors.failed_authentication("UsernameToken and signature name different users")
+            raise errors.failed_authentication(
+                "UsernameToken and signature name different users", why="bad_credentials")
         if principals:
             exchange.principal = principals[0]
             exchange.notes["auth"] = "+".join(p.authenticated_by for p in principals)

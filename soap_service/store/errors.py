@@ -80,7 +80,6 @@ def unavailable_fault(exc: StoreUnavailable) -> ServiceFault:
     return ServiceFault(
         faults.SERVER_UNAVAILABLE,
         "The database is unavailable; retry after the number of seconds in Retry-After.",
-        http_status=503,
         headers=(("Retry-After", RETRY_AFTER_SECONDS),),
         reason=f"store: {exc.reason}",
     )

@@ -31,7 +31,6 @@ def contract_route(endpoint_url: str) -> Callable[[frozenset[str]], Reply]:
         raise ServiceFault(
             faults.CLIENT_METHOD_NOT_ALLOWED,
             "Send SOAP requests with POST; the contract is at ?wsdl.",
-            http_status=405,
             headers=[("Allow", "GET, HEAD, POST")],
         )
 
