@@ -97,6 +97,7 @@ class DigestSecretBox:
         keys = [key, *previous]
         if any(len(k) != _KEY_BYTES for k in keys):
             raise ValueError("account key must be 32 bytes")
+        self._raw = tuple(keys)
         self._keys = [(key_id(k), AESGCM(k)) for k in keys]
 
     @classmethod
@@ -113,6 +114,11 @@ class DigestSecretBox:
         if not keys:
             raise ValueError("no key files")
         return cls(*keys)
+
+    @property
+    def keys(self) -> tuple[bytes, ...]:
+        """Every key, sealing key first (to build a box with more keys)."""
+        return self._raw
 
     @property
     def key_id(self) -> str:
