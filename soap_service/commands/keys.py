@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from typing import Any
 
@@ -165,6 +166,8 @@ def _rotate(args: argparse.Namespace) -> int:
     try:
         url, current_path, current, new = _boxes(args)
         target = database.parse_db_url(url)
+        if target.is_sqlite and not os.path.exists(target.location):
+            raise KeysError(f"no database at {target.display()} (check --db/--config)")
         try:
             conn = database.connect(url, migrate_schema=False)
             if database.pending(conn):
