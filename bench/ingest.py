@@ -162,6 +162,8 @@ def measure(label: str, read_url: str, ingest_url: str, segments: list[str], *,
                                duration=duration, cpus=loadgen_cpus, reuse=True)
 
     tag = re.sub(r"\W+", "", label.lower())
+    loadgen.run_wrk(read_url, requests, connections=READ_CONNECTIONS,  # warm-up, not kept
+                    duration=min(2.0, duration), cpus=loadgen_cpus, reuse=True)
     alone = reads()
     with ingesting(ingest_url, segments, f"{tag}a") as ingester:
         time.sleep(duration)
