@@ -152,9 +152,10 @@ def _read_row(load: loadgen.LoadResult) -> dict[str, Any]:
             "requests": load.requests, "first_bad": load.first_bad}
 
 
-def measure(label: str, read_url: str, ingest_url: str, segments: list[str], *,
+def measure(label: str, read_url: str, ingest_server: Server, segments: list[str], *,
             duration: float, loadgen_cpus: str, workdir: Path) -> dict[str, Any]:
     """Reads alone, ingest alone, then reads while batches arrive back to back."""
+    ingest_url = ingest_server.url
     requests = workload.write_requests(workdir / "ingest-reads.txt", 1, secured=False)
 
     def reads() -> loadgen.LoadResult:
@@ -165,9 +166,14 @@ def measure(label: str, read_url: str, ingest_url: str, segments: list[str], *,
     loadgen.run_wrk(read_url, requests, connections=READ_CONNECTIONS,  # warm-up, not kept
                     duration=min(2.0, duration), cpus=loadgen_cpus, reuse=True)
     alone = reads()
+    cpu_before = ingest_server.cpu_seconds()
     with ingesting(ingest_url, segments, f"{tag}a") as ingester:
         time.sleep(duration)
     ingest_alone = ingester.result
+    # The ingesting server's CPU per batch (parse, schema, binding, checks, the insert's
+    # share): with one reactor per process, that much reactor time each read may wait behind.
+    cpu_per_batch_ms = ((ingest_server.cpu_seconds() - cpu_before) * 1000
+                        / max(1, ingest_alone.batches))
     with ingesting(ingest_url, segments, f"{tag}b") as ingester:
         under = reads()
     ingest_under = ingester.result
@@ -180,6 +186,7 @@ def measure(label: str, read_url: str, ingest_url: str, segments: list[str], *,
         "reads_after_ingest": _read_row(after), "read_ratio": round(ratio, 3),
         "ingest_alone_obs_per_s": round(ingest_alone.per_second, 1),
         "ingest_under_reads_obs_per_s": round(ingest_under.per_second, 1),
+        "server_cpu_ms_per_batch": round(cpu_per_batch_ms, 1),
         "batches": ingest_alone.batches + ingest_under.batches,
         "ingest_bad": ingest_alone.bad + ingest_under.bad,
         "ingest_first_bad": ingest_alone.first_bad or ingest_under.first_bad,
@@ -225,7 +232,7 @@ def run(workdir: Path, *, duration: float, server_cpus: str, wide_cpus: str,
         try:
             if two:
                 started.append(_serve(f"ingest-{len(rows)}-b", db, wide_cpus, workdir))
-            row = measure(label, started[0].url, started[-1].url, segments,
+            row = measure(label, started[0].url, started[-1], segments,
                           duration=duration, loadgen_cpus=loadgen_cpus, workdir=workdir)
         finally:
             for server in started:
@@ -271,8 +278,9 @@ def markdown(section: dict[str, Any]) -> str:
         f"batches of {section['batch']} back to back from one client; "
         f"{section['duration_s']:g} s each):", "",
         "| configuration | reads alone /s | p50 / p99 ms | reads under ingest /s | "
-        "p50 / p99 ms | ratio | reads after ingest /s | ingest obs/s (alone / under reads) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "p50 / p99 ms | ratio | reads after ingest /s | ingest obs/s (alone / under reads) "
+        "| server CPU ms/batch |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in section["rows"]:
         a, u = row["reads_alone"], row["reads_under_ingest"]
@@ -281,9 +289,10 @@ def markdown(section: dict[str, Any]) -> str:
             f"| {a['p50_ms']:.1f} / {a['p99_ms']:.1f} | {u['rps']:,.0f} | "
             f"{u['p50_ms']:.1f} / {u['p99_ms']:.1f} | {row['read_ratio']:.2f} | "
             f"{row['reads_after_ingest']['rps']:,.0f} | "
-            f"{row['ingest_alone_obs_per_s']:,.0f} / {row['ingest_under_reads_obs_per_s']:,.0f} |")
+            f"{row['ingest_alone_obs_per_s']:,.0f} / {row['ingest_under_reads_obs_per_s']:,.0f} "
+            f"| {row['server_cpu_ms_per_batch']:.0f} |")
     for what, why in section["unavailable"].items():
-        lines.append(f"| {what} | not measured: {why} | | | | | | |")
+        lines.append(f"| {what} | not measured: {why} | | | | | | | |")
     lines.append("")
     for row in section["rows"]:
         ratio_ok = row["read_ratio"] >= TARGET_READ_RATIO
