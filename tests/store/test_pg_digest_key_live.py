@@ -3,7 +3,10 @@ one rule (digest_secrets.key_file_for), never from a path built out of the datab
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +19,7 @@ from client.client import HighwayClient
 from soap_service.security.accounts import AccountStore
 from soap_service.security.digest_secrets import DigestSecretBox, create_key_file
 from soap_service.store import database
-from tests.conftest import RunningServer, start_server
+from tests.conftest import ROOT, RunningServer, start_server
 from tests.security.live import PASSWORDS, LivePki, make_pki
 from tests.soap_helpers import request
 from tests.store.pg_proc import PostgresProcess
@@ -130,3 +133,34 @@ def test_empty_postgresql_without_a_key_file_makes_no_key_path_from_the_url(
     assert log.count(DISABLED) == 1
     with HighwayClient(url=server.url, username="demo", password=password) as c:
         assert c.list_highways()
+
+
+def test_users_find_the_key_file_by_the_same_rule(
+    postgres: PostgresProcess, tmp_path: Path,
+) -> None:
+    url = postgres.create_database(f"userskey_{uuid.uuid4().hex[:12]}")
+    key = tmp_path / "env.key"
+    create_key_file(str(key))
+
+    def add(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "soap_service", "users", "add", name, "--role", "reader",
+             "--digest", "--db", url],
+            input=PASSWORDS["dave"] + "\n", text=True, capture_output=True, cwd=ROOT,
+            env={**os.environ, **env}, timeout=120)
+
+    plain_env = {k: v for k, v in os.environ.items() if not k.startswith("HIGHWAY_")}
+    refused = subprocess.run(
+        [sys.executable, "-m", "soap_service", "users", "add", "nokey", "--role", "reader",
+         "--digest", "--db", url], input=PASSWORDS["dave"] + "\n", text=True,
+        capture_output=True, cwd=ROOT, env=plain_env, timeout=120)
+    assert refused.returncode != 0 and "--account-key-file" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    done = add("envkey", {"HIGHWAY_ACCOUNTS_KEY_FILE": str(key)})  # the spelling
+    assert done.returncode == 0, done.stderr
+    conn = database.connect(url)
+    account = AccountStore(conn).get("envkey")
+    conn.close()
+    assert account is not None and account.digest_secret is not None
+    assert DigestSecretBox.from_file(str(key)).open("envkey", account.digest_secret) == \
+        PASSWORDS["dave"]
