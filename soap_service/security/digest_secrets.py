@@ -145,10 +145,16 @@ class DigestSecretBox:
         """(plaintext, id of the key that opened it); ValueError if no key opens the blob."""
         if len(blob) < 1 + 12 + 16 or blob[:1] != _VERSION:
             raise ValueError("unknown digest secret format")
+        found: tuple[str, str] | None = None
+        # Every key is tried, whichever opens it: the work does not depend on the key (or on
+        # whether the account is real: unknown users open a dummy sealed with the first key).
         for ident, aead in self._keys:
             try:
                 plain = aead.decrypt(blob[1:13], blob[13:], account.encode("utf-8"))
             except InvalidTag:  # another key's secret, or a tampered row
                 continue
-            return plain.decode("utf-8"), ident
-        raise ValueError("digest secret does not decrypt with this key")
+            if found is None:
+                found = (plain.decode("utf-8"), ident)
+        if found is None:
+            raise ValueError("digest secret does not decrypt with this key")
+        return found
