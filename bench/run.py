@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import chart, client_cost, loadgen, report, rounds, variants
+from bench import chart, client_cost, ingest, loadgen, report, rounds, variants
 from bench.servers import Server
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -55,6 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--variants", default="ABCDE", help="which variants (default ABCDE)")
     parser.add_argument("--client-calls", type=int, default=300, help="calls per client path")
     parser.add_argument("--no-client", action="store_true", help="skip the client part")
+    parser.add_argument("--no-ingest", action="store_true",
+                        help="skip reads under ingest (SQLite and PostgreSQL)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny run for the test suite: 1 round of 1 s, few client calls")
@@ -120,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
             for server in running.values():
                 server.stop()
             variants.stop_redis(ctx)
+        ingested = None
+        if not args.no_ingest:  # after the variants stopped: nothing else runs meanwhile
+            ingested = ingest.run(ctx.workdir, duration=args.duration, server_cpus=server_cpus,
+                                  wide_cpus=wide_cpus, loadgen_cpus=loadgen_cpus,
+                                  progress=lambda line: print(line, file=sys.stderr,
+                                                              flush=True))
     info["load_average_at_end"] = os.getloadavg()  # other work on the machine meanwhile
     summary = report.summarise(runs)
     verdicts = report.targets(runs, summary, client, info["nproc"])
@@ -133,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": {k: {str(c): v for c, v in cells.items()} for k, cells in summary.items()},
         "ratios_16": {f"{a}/{b}": report.ratio(runs, a, b, 16)
                       for a, b in (("C", "B"), ("C", "A"), ("D", "C"), ("E", "C"))},
-        "targets": verdicts, "client": client, "all_correct": all_correct,
+        "targets": verdicts, "client": client, "ingest": ingested, "all_correct": all_correct,
         "runs": [dataclasses.asdict(run) for run in runs],
     }
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -151,11 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     print(report.markdown(summary, runs, connections, unavailable, variants.LABELS))
     if client:
         print("\n" + client_cost.markdown(client))
+    if ingested is not None:
+        print("\n" + ingest.markdown(ingested))
     print(f"\nTargets (machine has {info['nproc']} cores):\n")
     print(report.targets_markdown(verdicts))
     print(f"\nresults: {json_path}  chart: {png if drawn else 'not drawn (pip install .[bench])'}")
     if not all_correct:
         print("\nWRONG ANSWERS: see first_bad in the JSON runs", file=sys.stderr)
+        return 1
+    if ingested is not None and ingested["rows"] and not ingested["correct"]:
+        print("\nWRONG ANSWERS under ingest: see first_bad / ingest_first_bad in the JSON",
+              file=sys.stderr)
         return 1
     return 0
 

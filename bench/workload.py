@@ -68,9 +68,10 @@ def write_requests(path: Path, count: int, *, secured: bool) -> Path:
     return path
 
 
-def seed_database(path: Path) -> None:
-    """Create the database with the sample network and a recent observation on every segment,
-    so answers carry live speeds rather than all-stale free-flow values."""
+def seed_database(path: Path | str) -> list[str]:
+    """Create the database (a SQLite path or any --db URL) with the sample network and a
+    recent observation on every segment, so answers carry live speeds rather than all-stale
+    free-flow values; returns the segment ids."""
     import asyncio
 
     from soap_service.domain import Observation
@@ -91,3 +92,4 @@ def seed_database(path: Path) -> None:
         await store.engine.close()
 
     asyncio.run(seed())
+    return segment_ids

@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_db_parser(commands)  # `db migrate|check|backup|copy`
 
+    from soap_service.commands.keys import add_keys_parser
+
+    add_keys_parser(commands)  # `keys rotate`
+
     wsdl = commands.add_parser("wsdl", help="print the WSDL contract")
     wsdl.add_argument("--public-url", help="soap:address to put in the printed contract")
     wsdl.set_defaults(handler=_wsdl)

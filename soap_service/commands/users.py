@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from soap_service.core.principal import ROLES
 from soap_service.security.accounts import Account, AccountError, AccountStore
-from soap_service.security.digest_secrets import DigestSecretBox, default_key_path
+from soap_service.security.digest_secrets import DigestSecretBox, key_file_for
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -158,13 +158,10 @@ def _resolve(args: argparse.Namespace) -> None:
         settings = load_settings(args)
     except ConfigError as exc:
         raise UsersError(f"configuration error: {exc}") from None
-    from soap_service.store.database import parse_db_url
-
     args.db = settings.core.db
-    target = parse_db_url(args.db)
-    # A shared PostgreSQL store has no file to sit beside: its key file must be configured.
-    args.account_key_file = settings.security.account_key_file or (
-        default_key_path(target.location) if target.is_sqlite else None)
+    # The rule `serve` uses: the configured file (either spelling, flag, env or TOML), else
+    # beside a SQLite file; a shared PostgreSQL store has none unless configured.
+    args.account_key_file = key_file_for(args.db, settings.security.digest_key_file)
 
 
 def _store(args: argparse.Namespace) -> AccountStore:

@@ -115,8 +115,10 @@ class AccountStore:
         )
         try:
             self._conn.execute(
-                f"INSERT INTO accounts ({_COLUMNS}, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (*dataclasses.astuple(account), time.time()),
+                f"INSERT INTO accounts ({_COLUMNS}, created_at, digest_key_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*dataclasses.astuple(account), time.time(),
+                 digest_box.key_id if account.digest_secret is not None and digest_box else None),
             )
         except sqlite3.IntegrityError as exc:
             if self.get(name) is not None:
@@ -135,8 +137,10 @@ class AccountStore:
             raise AccountError(f"no account {name!r}")
         secret = digest_box.seal(name, password) if digest_box is not None else None
         self._conn.execute(
-            "UPDATE accounts SET password_hash = ?, digest_secret = ? WHERE name = ?",
-            (hash_password(password), secret, name),
+            "UPDATE accounts SET password_hash = ?, digest_secret = ?, digest_key_id = ?"
+            " WHERE name = ?",
+            (hash_password(password), secret,
+             digest_box.key_id if digest_box is not None else None, name),
         )
         account = self.get(name)
         assert account is not None

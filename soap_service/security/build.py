@@ -12,7 +12,7 @@ from soap_service.security.accounts import AccountLookup
 from soap_service.security.authorization import AuthorizationStage
 from soap_service.security.certs import CertificateTrust, load_ca_bundle
 from soap_service.security.demo import ensure_demo_account
-from soap_service.security.digest_secrets import DigestSecretBox, default_key_path
+from soap_service.security.digest_secrets import DigestSecretBox, key_file_for
 from soap_service.security.mtls_stage import ClientCertificateStage
 from soap_service.security.passwords import VerifiedPasswordCache
 from soap_service.security.replay_guard import ReplayGuard
@@ -26,18 +26,18 @@ from soap_service.state.replay import ReplayCache
 log = logging.getLogger("highway.security")
 
 
+def digest_key_file(settings: SecuritySettings, db_path: str) -> str | None:
+    """The account key file for this store (digest_secrets.key_file_for's one rule)."""
+    return key_file_for(db_path, settings.digest_key_file)
+
+
 def load_digest_box(settings: SecuritySettings, db_path: str) -> DigestSecretBox | None:
-    """The key for PasswordDigest secrets, or None (digest logins then all fail) if absent.
+    """The keys for PasswordDigest secrets, or None (digest logins then all fail) if absent.
 
     Without --account-key-file the key sits next to a SQLite file; a PostgreSQL store shared
     by several machines has no such place, so the key file must be configured (the same file
-    on every machine)."""
-    from soap_service.store.database import parse_db_url
-
-    target = parse_db_url(db_path)
-    path = settings.digest_key_file or (
-        default_key_path(target.location) if target.is_sqlite else None
-    )
+    on every machine). Raises OSError/ValueError for a key file that exists but is unusable."""
+    path = digest_key_file(settings, db_path)
     if path is None or not os.path.exists(path):
         return None
     return DigestSecretBox.from_file(path)
@@ -64,15 +64,20 @@ def build_security_stages(
     """
     if settings.require_authentication:
         ensure_demo_account(conn, loopback=loopback_listener,
-                            key_path=settings.account_key_file or default_key_path(db_path),
-                            url=listener_url)
+                            key_path=digest_key_file(settings, db_path), url=listener_url)
     replay = ReplayGuard(replay_cache, settings.replay_window_seconds)
     trust = (
         CertificateTrust(load_ca_bundle(settings.wss_ca), accounts) if settings.wss_ca else None
     )
     box = load_digest_box(settings, db_path)
     if box is None:
-        log.info("no account key file: PasswordDigest logins are disabled")
+        where = digest_key_file(settings, db_path)
+        if where is None:  # PostgreSQL: a shared store, the key must be configured
+            log.warning("PasswordDigest is disabled: no account key file (a PostgreSQL store "
+                        "needs --accounts-key-file, the same file on every machine)")
+        else:
+            log.info("PasswordDigest is disabled: no account key file (%s does not exist)",
+                     where)
     usernames = UsernameTokenVerifier(
         settings, accounts, replay,
         digest_box=box,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.store.pg_proc import pg_bindir
 
 pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 
@@ -36,6 +37,16 @@ def test_smoke_run_checks_every_answer_and_writes_results(tmp_path: Path) -> Non
     assert {row["target"] for row in result["targets"]} >= {
         "C >= 2.0 x B (req/s, 16 conns)", "C p99 at 16 conns < 25 ms"}
     assert "| C: ours, everything on" in done.stdout and "Targets (machine has" in done.stdout
+    # Reads under ingest: every read answer and every batch acknowledgement was checked.
+    ingest = result["ingest"]
+    assert ingest["correct"] is True, ingest
+    labels = {row["label"] for row in ingest["rows"]}
+    expected_labels = {"SQLite, 1 process"} | (
+        {"PostgreSQL, 1 process", "PostgreSQL, 2 processes"} if pg_bindir() else set())
+    assert expected_labels <= labels, ingest["unavailable"]
+    for row in ingest["rows"]:
+        assert row["batches"] > 0 and row["reads_under_ingest"]["requests"] > 0, row
+    assert "Reads under ingest" in done.stdout
     # The chart needs the `bench` extra (matplotlib); CI installs it, so there it must exist.
     if _has_matplotlib() or os.environ.get("CI", "").lower() == "true":
         assert (tmp_path / "latest.png").stat().st_size > 1000

@@ -25,6 +25,7 @@ from tests.store.pg_proc import PostgresProcess, pg_bindir
 from tests.store.test_storage_failures_live import assert_unavailable, readyz, wait_for
 
 PASSWORD = "fleet-password-1"
+LIMIT = 6  # requests per minute for the account fleet-limited, on the whole fleet
 
 
 @pytest.fixture
@@ -39,7 +40,8 @@ def fleet(tmp_path: Path) -> Iterator[tuple[PostgresProcess, str, Path, list[Run
     key = tmp_path / "accounts.key"
     create_key_file(str(key))  # distributed to every machine (the same file)
     url = postgres.create_database("fleet")
-    common = ("--state-url", redis.url, "--db-timeout", "1")
+    common = ("--state-url", redis.url, "--db-timeout", "1",
+              "--rate-limit", f"account:fleet-limited={LIMIT}/minute")
     servers: list[RunningServer] = []
     try:
         # Both spellings of the key-file flag: --account-key-file and --accounts-key-file.
@@ -129,3 +131,25 @@ def test_two_servers_share_one_postgresql(
     assert _count(url) == acknowledged + 10
     for server in (a, b):
         assert "Traceback" not in server.log_text()
+
+
+def test_rate_limits_are_shared(
+    fleet: tuple[PostgresProcess, str, Path, list[RunningServer]],
+) -> None:
+    _, url, key, (a, b) = fleet
+    _users_add(url, key, "fleet-limited", "reader")
+    # The limit's window opens at the account's first request (limits' fixed window with a
+    # Redis expiry), so these LIMIT + 2 requests all fall in one window.
+    clients = [HighwayClient(url=server.url, username="fleet-limited", password=PASSWORD,
+                             retry=NO_RETRY) for server in (a, b)]
+    try:
+        for i in range(LIMIT):  # spread over A and B: each machine alone sees only half
+            assert clients[i % 2].list_highways()
+        for client in clients:  # the next one on either machine is over the fleet's limit
+            with pytest.raises(errors.RateLimitedError) as info:
+                client.list_highways()
+            assert info.value.code.endswith("Client.RateLimited")
+            assert info.value.http_status == 429 and info.value.retry_after
+    finally:
+        for client in clients:
+            client.close()
