@@ -12,7 +12,7 @@ import csv
 import dataclasses
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from soap_service.contract.limits import StringRule, contract_limits
 from soap_service.domain import Direction, Highway, Segment
@@ -78,34 +78,42 @@ def parse_network(text: str) -> list[Highway]:
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[_Row] = []
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise NetworkFileError([CsvProblem(1, None, f"the file is empty; the first line "
-                                                        f"must be the header {CSV_HEADER}")])
-        if tuple(header) != COLUMNS:
-            raise NetworkFileError([CsvProblem(
-                1, None, f"wrong header {','.join(header)[:200]!r}; expected exactly "
-                         f"{CSV_HEADER}")])
-        for fields in reader:
-            line = reader.line_num
-            if not fields:
-                continue  # a blank line
-            if len(fields) != len(COLUMNS):
-                problem(line, None, f"{len(fields)} fields; every row has {len(COLUMNS)} "
-                                    f"({CSV_HEADER})")
-                continue
-            rows.append(_Row(line, dict(zip(COLUMNS, fields, strict=True))))
-    except csv.Error as exc:
-        problem(reader.line_num, None, f"not readable as CSV ({exc}); nothing after it was read")
-    if not rows and not problems:
-        problem(1, None, "no segments: the file has a header but no rows")
+    header = next(reader, None)
+    if header is None:
+        raise NetworkFileError([CsvProblem(1, None, f"the file is empty; the first line "
+                                                    f"must be the header {CSV_HEADER}")])
+    if tuple(header) != COLUMNS:
+        raise NetworkFileError([CsvProblem(
+            1, None, f"wrong header {','.join(header)[:200]!r}; expected exactly "
+                     f"{CSV_HEADER}")])
+
+    def read_rows() -> Iterator[_Row]:
+        """Rows one at a time (a large file is never held as rows in memory)."""
+        try:
+            for fields in reader:
+                line = reader.line_num
+                if not fields:
+                    continue  # a blank line
+                if len(fields) != len(COLUMNS):
+                    problem(line, None, f"{len(fields)} fields; every row has {len(COLUMNS)} "
+                                        f"({CSV_HEADER})")
+                    continue
+                yield _Row(line, dict(zip(COLUMNS, fields, strict=True)))
+        except csv.Error as exc:
+            problem(reader.line_num, None,
+                    f"not readable as CSV ({exc}); nothing after it was read")
+
+    checked: dict[tuple[str, str], str | None] = {}  # names repeat: check each value once
 
     def check_string(row: _Row, column: str, rule: StringRule) -> None:
-        reason = rule.problem(row.values[column])
+        value = row.values[column]
+        key = (rule.type_name, value)
+        if key in checked:
+            reason = checked[key]
+        else:
+            reason = checked[key] = rule.problem(value)
         if reason is not None:
-            problem(row.line, column, f"{row.values[column][:120]!r} {reason} "
+            problem(row.line, column, f"{value[:120]!r} {reason} "
                                       f"(contract type {rule.type_name}, contract/limits.py)")
 
     names: dict[str, tuple[str, int]] = {}  # highway id -> (name, first line)
@@ -114,7 +122,9 @@ def parse_network(text: str) -> list[Highway]:
     groups: dict[tuple[str, Direction], dict[int, tuple[int, Segment]]] = {}
     seqs: dict[tuple[str, Direction], dict[int, int]] = {}  # every row's seq -> its line
     highway_order: list[str] = []
-    for row in rows:
+    row_count = 0
+    for row in read_rows():
+        row_count += 1
         v, line = row.values, row.line
         empty = [c for c in COLUMNS if v[c].strip() == ""]
         for column in empty:
@@ -188,6 +198,8 @@ def parse_network(text: str) -> list[Highway]:
                 seg_id, hid, direction, seq, v["from_name"], v["to_name"],
                 numbers["length_km"], numbers["free_flow_kph"]))
 
+    if row_count == 0 and not problems:
+        problem(1, None, "no segments: the file has a header but no rows")
     for (hid, direction), seq_lines in seqs.items():
         ordered = sorted(seq_lines)
         for expected, seq in enumerate(ordered, start=1):

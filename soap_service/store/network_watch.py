@@ -29,6 +29,7 @@ class NetworkWatcher(PeriodicCheck):
         super().__init__(reactor, interval)
         self._store = store
         self._on_change = on_change
+        self._lock: asyncio.Lock | None = None  # made on the loop that runs the checks
         self.reloads = 0
 
     async def _check(self) -> None:
@@ -36,6 +37,12 @@ class NetworkWatcher(PeriodicCheck):
 
     async def reload(self) -> bool:
         """Check once now; True if a new network is being served. Never raises."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # a SIGHUP during a periodic check: one after the other
+            return await self._reload_once()
+
+    async def _reload_once(self) -> bool:
         from soap_service.contract.limits import NetworkOutsideContract
 
         before = self._store.network_version

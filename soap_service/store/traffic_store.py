@@ -9,6 +9,7 @@ what retention no longer keeps, in small transactions.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -153,9 +154,15 @@ class TrafficStore:
         # Read after the version: the rows are at least as new as the version they get.
         highway_rows = await self.engine.fetchall(network_db.HIGHWAYS_SQL)
         segment_rows = await self.engine.fetchall(network_db.SEGMENTS_SQL)
-        highways = network_db.build_highways(highway_rows, segment_rows)
-        check_network(highways)
-        self._network = Network.of(highways, version)
+
+
+        def build() -> Network:
+            highways = network_db.build_highways(highway_rows, segment_rows)
+            check_network(highways)
+            return Network.of(highways, version)
+
+        # Building a large network is CPU work: a worker thread, not the reactor's.
+        self._network = await asyncio.to_thread(build)
         return True
 
     def now(self) -> dt.datetime:
@@ -178,10 +185,10 @@ class TrafficStore:
         row = await self.engine.fetchone(_READ_VERSION)
         return int(row[0]) if row else 0
 
-    async def answer_version(self) -> tuple[int, int]:
+    async def answer_version(self) -> tuple[int, int, int]:
         """Equal for two reads only if they would see the same data at the same asOf second:
-        (the store's data version, the current second)."""
-        return await self.data_version(), int(self._clock())
+        (the store's data version, the current second, the network version being served)."""
+        return await self.data_version(), int(self._clock()), self._network.version
 
     async def travel_times(
         self, highway_id: str, direction: Direction | None = None

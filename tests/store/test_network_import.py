@@ -196,6 +196,8 @@ def test_a_changed_network_is_a_new_version_and_removed_segments_are_retired(
 
     assert run(serving.reload_network()) is True
     assert run(serving.reload_network()) is False  # nothing new
+    # Cached answers and board pages are keyed on the network served, too.
+    assert run(serving.answer_version())[2] == serving.network_version == 2
     assert [h.id for h in serving.highways()] == ["5", "9", "192", "217"]
     eb = serving.highway("192").segments[Direction.EB]
     assert [s.id for s in eb] == [f"192-EB-{n:02d}" for n in range(6, 0, -1)]
@@ -262,3 +264,25 @@ def test_network_check_and_retention_settings_are_validated(
             duration_seconds(bad)
     assert cli("serve", "--retention", "soon", "--db", str(tmp_path / "x.db")) == 2
     assert "retention" in capsys.readouterr().err
+
+
+def test_a_stored_network_the_contract_cannot_describe_is_not_served(
+        db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    from soap_service.store.network_watch import NetworkWatcher
+
+    serving = open_traffic_store(db_url, clock=NOW.timestamp)
+    cleared: list[bool] = []
+    watcher = NetworkWatcher(serving, None, 1.0, on_change=lambda: cleared.append(True))
+    conn = database.connect(db_url)
+    with database.transaction(conn):  # written around the import command's checks
+        conn.execute("INSERT INTO highways (id, name) VALUES ('77777', 'Too long an id')")
+        conn.execute("INSERT INTO segments (id, highway_id, direction, position, from_name,"
+                     " to_name, length_km, free_flow_kph) VALUES ('x-1', '77777', 'EB', 1, 'A',"
+                     " 'B', 1, 100)")
+        conn.execute("UPDATE network_version SET version = version + 1")
+    conn.close()
+    assert run(watcher.reload()) is False
+    assert "network not reloaded, still serving version 1" in caplog.text
+    assert "HighwayId" in caplog.text
+    assert [h.id for h in serving.highways()] == ["192", "217", "225"] and not cleared
+    run(serving.engine.close())
