@@ -286,3 +286,23 @@ def test_a_stored_network_the_contract_cannot_describe_is_not_served(
     assert "HighwayId" in caplog.text
     assert [h.id for h in serving.highways()] == ["192", "217", "225"] and not cleared
     run(serving.engine.close())
+
+
+def test_db_copy_keeps_retired_segments_retired(db_url: str, tmp_path: Path) -> None:
+    from soap_service.commands.db import copy_database
+
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    conn = database.connect(source)
+    sample_network.load_if_empty(conn)
+    conn.close()
+    smaller = tmp_path / "smaller.csv"
+    smaller.write_text("".join(ln + "\n" for ln in sample_network.sample_text().splitlines()
+                               if not ln.startswith("225,")), "utf-8")
+    assert cli("network", "import", str(smaller), "--db", source) == 0
+    copy_database(source, db_url)
+    assert export_text(db_url, tmp_path, "copied.csv") == smaller.read_text("utf-8")
+    assert version_of(db_url) == 3  # above the source's 2: servers on it reload
+    copied = database.connect(db_url)
+    retired = copied.execute("SELECT COUNT(*) FROM segments WHERE retired = 1").fetchone()[0]
+    copied.close()
+    assert retired == 14
