@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_keys_parser(commands)  # `keys rotate`
 
+    from soap_service.commands.network import add_network_parser
+
+    add_network_parser(commands)  # `network import|export`
+
     wsdl = commands.add_parser("wsdl", help="print the WSDL contract")
     wsdl.add_argument("--public-url", help="soap:address to put in the printed contract")
     wsdl.set_defaults(handler=_wsdl)

@@ -24,6 +24,33 @@ def _db_url(text: str) -> str:
     return text
 
 
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration_seconds(text: str) -> float | None:
+    """Seconds in a duration such as `8d`, `36h`, `90m`, `3600s` or `1w`; None for `off`."""
+    value = text.strip().lower()
+    if value == "off":
+        return None
+    number, unit = value[:-1], value[-1:]
+    try:
+        if unit not in _DURATION_UNITS:
+            raise ValueError
+        amount = float(number)
+    except ValueError:
+        raise ValueError("a duration is a number and a unit: s, m, h, d or w (e.g. 8d, 36h), "
+                         "or off") from None
+    if not amount > 0 or amount == float("inf"):
+        raise ValueError("a duration must be greater than zero")
+    return amount * _DURATION_UNITS[unit]
+
+
+def _duration(text: str) -> str:
+    """Accept a duration (checked, kept as written)."""
+    duration_seconds(text)
+    return text.strip()
+
+
 @dataclasses.dataclass(frozen=True)
 class CoreSettings:
     """Where the service listens, where its data lives, how travel times are computed."""
@@ -73,6 +100,21 @@ class CoreSettings:
         flag="--speed-window-minutes",
         parse=positive_float,
         help="observations younger than this make a segment's current speed",
+    )
+    network_check_seconds: float = setting(
+        2.0,
+        flag="--network-check-seconds",
+        parse=non_negative_float,
+        help="how often the network version in the database is checked; a network imported "
+        "on any machine is served within this time (0: only at start and on SIGHUP)",
+    )
+    retention: str = setting(
+        "8d",
+        flag="--retention",
+        parse=_duration,
+        help="observations older than this are deleted in the background (e.g. 8d, 36h; "
+        "off keeps everything); below 7d it also shortens the acceptance window to match, so "
+        "a resent observation is still found a duplicate",
     )
     load_sample_data: bool = setting(
         True, flag="--sample-data", help="load the bundled sample network into an empty database"

@@ -13,9 +13,9 @@ from soap_service.store import database
 
 # Tables copied by `db copy`, parents first (foreign keys), with their columns.
 COPIED_TABLES: tuple[tuple[str, str], ...] = (
-    ("highways", "id, name"),
+    ("highways", "id, name, retired"),
     ("segments", "id, highway_id, direction, position, from_name, to_name, length_km,"
-                 " free_flow_kph"),
+                 " free_flow_kph, retired"),
     ("observations", "sensor_id, observed_at_ms, segment_id, speed_kph, received_at_ms"),
     ("accounts", "name, role, password_hash, digest_secret, cert_subject, created_at,"
                  " digest_key_id"),
@@ -146,6 +146,8 @@ def copy_database(source_url: str, destination_url: str) -> dict[str, int]:
         expected = _counts(source)
         version = int(source.execute("SELECT version FROM data_version WHERE id = 1")
                       .fetchone()[0])
+        network_version = int(source.execute("SELECT version FROM network_version WHERE id = 1")
+                              .fetchone()[0])
         with database.transaction(destination):
             for table, columns in COPIED_TABLES:
                 marks = ", ".join("?" * len(columns.split(",")))
@@ -159,6 +161,9 @@ def copy_database(source_url: str, destination_url: str) -> dict[str, int]:
             # Caches of servers already on the destination must not reuse older answers.
             destination.execute("UPDATE data_version SET version = ? WHERE id = 1",
                                 (version + 1,))
+            # ... nor a network they read before the copy (retired rows stay retired).
+            destination.execute("UPDATE network_version SET version = ? WHERE id = 1",
+                                (network_version + 1,))
             copied = _counts(destination)
             if copied != expected:
                 raise RuntimeError(f"verification failed: expected {expected}, found {copied}")

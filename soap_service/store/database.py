@@ -71,6 +71,10 @@ def parse_db_url(value: str) -> DbTarget:
 def sqlite_pragmas(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
     """WAL, durable commits, foreign keys and the lock wait bound on one SQLite connection."""
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    # Takes effect only in a file that has no table yet (a new one); must precede WAL: pages
+    # freed by retention then go back to the file system (store/retention.py).
+    if conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0:
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if str(mode).lower() != "wal":
         conn.execute("PRAGMA journal_mode=WAL")

@@ -64,6 +64,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE accounts ADD COLUMN digest_key_id TEXT;
         """,
     ),
+    (
+        4,
+        "network versions: retired highways and segments, a network version counter",
+        """
+        ALTER TABLE highways ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE segments ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE network_version (
+            id      INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL
+        );
+        INSERT INTO network_version (id, version) VALUES (1, 0);
+        """,
+    ),
+    (
+        5,
+        "observations by time (retention deletes the oldest in small chunks)",
+        """
+        CREATE INDEX observations_by_time ON observations (observed_at_ms);
+        """,
+    ),
 ]
 
 # The same schema in PostgreSQL's types (BYTEA, DOUBLE PRECISION, BIGINT milliseconds).
@@ -123,6 +143,26 @@ POSTGRES_MIGRATIONS: list[tuple[int, str, str]] = [
         );
         INSERT INTO data_version (id, version) VALUES (1, 0);
         ALTER TABLE accounts ADD COLUMN digest_key_id TEXT;
+        """,
+    ),
+    (
+        4,
+        "network versions: retired highways and segments, a network version counter",
+        """
+        ALTER TABLE highways ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE segments ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE network_version (
+            id      INTEGER PRIMARY KEY CHECK (id = 1),
+            version BIGINT NOT NULL
+        );
+        INSERT INTO network_version (id, version) VALUES (1, 0);
+        """,
+    ),
+    (
+        5,
+        "observations by time (retention deletes the oldest in small chunks)",
+        """
+        CREATE INDEX observations_by_time ON observations (observed_at_ms);
         """,
     ),
 ]

@@ -1,34 +1,27 @@
-"""The bundled sample network (highways 192, 217 and 225), loaded into an empty database."""
+"""The bundled sample network (highways 192, 217 and 225), loaded into an empty database.
+
+It ships as sample_network.csv, in the format `highway-server network import` reads.
+"""
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from typing import Any
 
+from soap_service.domain import Highway
 from soap_service.store.database import transaction
+from soap_service.store.network_csv import parse_network
+from soap_service.store.network_db import write_network
 
 
-def sample_rows() -> tuple[
-    list[tuple[str, str]], list[tuple[str, str, str, int, str, str, float, float]]
-]:
-    """Highway rows and segment rows of the bundled network, in insertion order."""
-    data = json.loads(resources.files(__package__).joinpath("sample_network.json").read_text())
-    highways, segments = [], []
-    for hw in data["highways"]:
-        highways.append((hw["id"], hw["name"]))
-        stops = hw["interchanges"]
-        for direction, order in hw["directions"].items():
-            # Each interchange row holds the distance from the previous one.
-            legs = [(stops[i][0], stops[i + 1][0], stops[i + 1][1]) for i in range(len(stops) - 1)]
-            if order == "reverse":
-                legs = [(to, frm, km) for frm, to, km in reversed(legs)]
-            for position, (frm, to, km) in enumerate(legs, start=1):
-                seg_id = f"{hw['id']}-{direction}-{position:02d}"
-                segments.append(
-                    (seg_id, hw["id"], direction, position, frm, to, km, float(hw["free_flow_kph"]))
-                )
-    return highways, segments
+def sample_text() -> str:
+    """The bundled network file's text (CSV)."""
+    return resources.files(__package__).joinpath("sample_network.csv").read_text("utf-8")
+
+
+def sample_highways() -> list[Highway]:
+    """The bundled network, parsed and checked like an imported file."""
+    return parse_network(sample_text())
 
 
 def load_if_empty(conn: Any) -> bool:
@@ -37,14 +30,9 @@ def load_if_empty(conn: Any) -> bool:
     `conn` is a connection from database.connect() (either engine)."""
     if conn.execute("SELECT 1 FROM highways LIMIT 1").fetchone():
         return False
-    highways, segments = sample_rows()
+    highways = sample_highways()
     with transaction(conn, serialize=True):
         if conn.execute("SELECT 1 FROM highways LIMIT 1").fetchone():  # another starter won
             return False
-        conn.executemany("INSERT INTO highways (id, name) VALUES (?, ?)", highways)
-        conn.executemany(
-            "INSERT INTO segments (id, highway_id, direction, position, from_name, to_name,"
-            " length_km, free_flow_kph) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            segments,
-        )
+        write_network(conn, highways)
     return True

@@ -1,14 +1,18 @@
 """Reading the network and travel times, and storing observation batches atomically.
 
 Every database call is a coroutine on an engine (store/engines.py): SQLite on its own threads,
-PostgreSQL on the reactor's event loop. The network is read once at start (it changes only
-with migrations); observations and the data version are read per request.
+PostgreSQL on the reactor's event loop. The network is read at start and again whenever its
+version in the database changes (`reload_network`, polled by store/network_watch.py and run on
+SIGHUP); observations and the data version are read per request. `expire_observations` deletes
+what retention no longer keeps, in small transactions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,6 +26,7 @@ from soap_service.domain import (
     ReportResult,
     Segment,
 )
+from soap_service.store import network_db
 from soap_service.store.engines import Engine
 
 
@@ -57,30 +62,27 @@ def _from_ms(ms: int) -> dt.datetime:
 
 @dataclasses.dataclass(frozen=True)
 class Network:
-    """The road network as loaded from the database: highways in numeric order, segments."""
+    """The road network as loaded from the database: highways in numeric order, segments,
+    and the network version it was read at."""
 
     highways: dict[str, Highway]
     segments: dict[str, Segment]
+    version: int = 0
+
+    @classmethod
+    def of(cls, highways: Sequence[Highway], version: int = 0) -> Network:
+        """A Network from highways already in order."""
+        return cls(
+            {hw.id: hw for hw in highways},
+            {s.id: s for hw in highways for segs in hw.segments.values() for s in segs},
+            version,
+        )
 
 
 def load_network(conn: Any) -> Network:
-    """Read highways and segments through a synchronous connection (at start-up)."""
-    names = dict(conn.execute("SELECT id, name FROM highways").fetchall())
-    by_highway: dict[str, dict[Direction, list[Segment]]] = {hid: {} for hid in names}
-    segments: dict[str, Segment] = {}
-    rows = conn.execute(
-        "SELECT id, highway_id, direction, position, from_name, to_name, length_km,"
-        " free_flow_kph FROM segments ORDER BY highway_id, direction, position"
-    ).fetchall()
-    for row in rows:
-        seg = Segment(row[0], row[1], Direction(row[2]), *row[3:])
-        segments[seg.id] = seg
-        by_highway[seg.highway_id].setdefault(seg.direction, []).append(seg)
-    highways = {
-        hid: Highway(hid, names[hid], {d: tuple(s) for d, s in dirs.items()})
-        for hid, dirs in sorted(by_highway.items(), key=lambda item: _highway_sort_key(item[0]))
-    }
-    return Network(highways, segments)
+    """Read the active highways and segments through a synchronous connection (at start-up)."""
+    version = network_db.read_version(conn)
+    return Network.of(network_db.read_highways(conn), version)
 
 
 _INSERT_OBSERVATION = (
@@ -92,6 +94,14 @@ _INSERT_OBSERVATION = (
 # machine compare it (one single-row read) before reusing an answer.
 _BUMP_VERSION = "UPDATE data_version SET version = version + 1 WHERE id = 1"
 _READ_VERSION = "SELECT version FROM data_version WHERE id = 1"
+# Retention: the oldest expired observations, a few thousand per transaction, so a batch
+# being stored never waits long behind a delete (same SQL on both engines).
+_EXPIRE_CHUNK = (
+    "DELETE FROM observations WHERE (sensor_id, observed_at_ms) IN ("
+    " SELECT sensor_id, observed_at_ms FROM observations WHERE observed_at_ms < ?"
+    " ORDER BY observed_at_ms LIMIT ?)"
+)
+log = logging.getLogger("highway.store")
 
 
 class TrafficStore:
@@ -109,12 +119,51 @@ class TrafficStore:
         *,
         window: dt.timedelta = dt.timedelta(minutes=10),
         clock: Callable[[], float] = time.time,
+        retention: dt.timedelta | None = None,
     ) -> None:
         self.engine = engine
         self._window = window
         self._clock = clock
-        self._highways = network.highways
-        self._segments = network.segments
+        self._network = network
+        self.retention = retention
+        # Everything accepted stays stored until it could no longer be accepted again, so a
+        # resent observation is always found a duplicate: a retention shorter than the 7-day
+        # acceptance window shortens the acceptance window to match.
+        self.max_age = min(self.MAX_AGE, retention) if retention is not None else self.MAX_AGE
+
+    @property
+    def network_version(self) -> int:
+        """The version of the network being served."""
+        return self._network.version
+
+    async def read_network_version(self) -> int:
+        """The network version in the database (one single-row read)."""
+        row = await self.engine.fetchone(network_db.VERSION_SQL)
+        return int(row[0]) if row else 0
+
+    async def reload_network(self) -> bool:
+        """Serve the database's network if its version changed; True if it was replaced.
+
+        Raises NetworkOutsideContract (keeping the served network) if the stored network
+        does not fit the published contract."""
+        from soap_service.contract.limits import check_network
+
+        version = await self.read_network_version()
+        if version == self._network.version:
+            return False
+        # Read after the version: the rows are at least as new as the version they get.
+        highway_rows = await self.engine.fetchall(network_db.HIGHWAYS_SQL)
+        segment_rows = await self.engine.fetchall(network_db.SEGMENTS_SQL)
+
+
+        def build() -> Network:
+            highways = network_db.build_highways(highway_rows, segment_rows)
+            check_network(highways)
+            return Network.of(highways, version)
+
+        # Building a large network is CPU work: a worker thread, not the reactor's.
+        self._network = await asyncio.to_thread(build)
+        return True
 
     def now(self) -> dt.datetime:
         """The store's notion of the current time (UTC)."""
@@ -122,12 +171,12 @@ class TrafficStore:
 
     def highways(self) -> list[Highway]:
         """Every highway, in numeric order."""
-        return list(self._highways.values())
+        return list(self._network.highways.values())
 
     def highway(self, highway_id: str) -> Highway:
         """One highway, or UnknownHighway."""
         try:
-            return self._highways[highway_id]
+            return self._network.highways[highway_id]
         except KeyError:
             raise UnknownHighway(highway_id) from None
 
@@ -136,10 +185,10 @@ class TrafficStore:
         row = await self.engine.fetchone(_READ_VERSION)
         return int(row[0]) if row else 0
 
-    async def answer_version(self) -> tuple[int, int]:
+    async def answer_version(self) -> tuple[int, int, int]:
         """Equal for two reads only if they would see the same data at the same asOf second:
-        (the store's data version, the current second)."""
-        return await self.data_version(), int(self._clock())
+        (the store's data version, the current second, the network version being served)."""
+        return await self.data_version(), int(self._clock()), self._network.version
 
     async def travel_times(
         self, highway_id: str, direction: Direction | None = None
@@ -169,8 +218,9 @@ class TrafficStore:
     def validate_batch(self, batch: Sequence[Observation]) -> None:
         """Raise InvalidObservation for the first item that cannot be stored."""
         now = self.now()
+        segments = self._network.segments
         for index, obs in enumerate(batch, start=1):
-            if obs.segment_id not in self._segments:
+            if obs.segment_id not in segments:
                 raise InvalidObservation(
                     index, "unknown-segment", f"unknown segment {obs.segment_id!r}"
                 )
@@ -183,8 +233,10 @@ class TrafficStore:
                 raise InvalidObservation(
                     index, "out-of-range", "observedAt is more than 5 minutes in the future"
                 )
-            if at < now - self.MAX_AGE:
-                raise InvalidObservation(index, "out-of-range", "observedAt is older than 7 days")
+            if at < now - self.max_age:
+                raise InvalidObservation(
+                    index, "out-of-range", f"observedAt is older than {_age_text(self.max_age)}"
+                )
 
     async def report(self, batch: Sequence[Observation]) -> ReportResult:
         """Store a batch atomically; (sensorId, observedAt) already stored -- by any process
@@ -207,14 +259,59 @@ class TrafficStore:
         row = await self.engine.fetchone("SELECT COUNT(*) FROM observations")
         return int(row[0]) if row else 0
 
+    async def expire_observations(self, *, chunk: int = 5000, max_chunks: int = 100) -> int:
+        """Delete observations older than the retention, `chunk` rows per transaction, at most
+        `max_chunks` transactions; returns how many were deleted (0 without a retention).
+
+        Expired rows are older than any speed window and the acceptance window, so no answer
+        changes and the data version is not bumped. SQLite then returns the freed pages to the
+        file system (incremental vacuum), so the file stays as large as the retained data."""
+        if self.retention is None:
+            return 0
+        cutoff = _to_ms(self.now() - self.retention)
+        deleted = 0
+        for _ in range(max_chunks):
+            (count,) = await self.engine.transaction([(_EXPIRE_CHUNK, (cutoff, chunk), False)])
+            deleted += count
+            if count < chunk:
+                break
+        if deleted:
+            await self._vacuum()
+        return deleted
+
+    async def _vacuum(self, *, pages: int = 2000, max_steps: int = 200) -> None:
+        """SQLite: hand freed pages back to the file system, `pages` per writer job (other
+        writes interleave); a file without incremental auto-vacuum keeps them for reuse."""
+        from soap_service.store.engines import SqliteEngine
+
+        engine = self.engine
+        if not isinstance(engine, SqliteEngine):
+            return  # PostgreSQL: autovacuum makes the space reusable
+
+        def step(conn: Any) -> int:
+            if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) != 2:
+                return 0
+            # executescript runs the pragma to completion (execute frees one page per call).
+            conn.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
+            return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+        for _ in range(max_steps):
+            if await engine._submit(True, step) == 0:
+                break
+
     async def ping(self) -> None:
         """Raise StoreUnavailable if the database cannot answer a trivial query."""
         await self.engine.ping()
 
 
-def _highway_sort_key(highway_id: str) -> tuple[int, str]:
-    digits = "".join(ch for ch in highway_id if ch.isdigit())
-    return (int(digits or 0), highway_id)
+def _age_text(age: dt.timedelta) -> str:
+    """ "7 days", "36 hours", "90 minutes" for the out-of-range message."""
+    seconds = int(age.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0 and seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def open_traffic_store(
@@ -224,6 +321,7 @@ def open_traffic_store(
     timeout_s: float = 3.0,
     window: dt.timedelta = dt.timedelta(minutes=10),
     clock: Callable[[], float] = time.time,
+    retention: dt.timedelta | None = None,
 ) -> TrafficStore:
     """Migrate the database named by `url`, load the sample network into an empty one, read
     the network, and return a store on that URL's asynchronous engine (blocks: call it
@@ -238,4 +336,5 @@ def open_traffic_store(
         network = load_network(conn)
     finally:
         conn.close()
-    return TrafficStore(open_engine(url, timeout_s=timeout_s), network, window=window, clock=clock)
+    return TrafficStore(open_engine(url, timeout_s=timeout_s), network, window=window, clock=clock,
+                        retention=retention)

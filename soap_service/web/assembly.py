@@ -17,7 +17,7 @@ from soap_service.frontdoor.xml_guard import XmlGuard
 from soap_service.ratelimit.build import build_rate_limiting
 from soap_service.security.account_directory import AccountDirectory
 from soap_service.security.build import build_security_stages, is_loopback_host
-from soap_service.settings import ServerSettings
+from soap_service.settings import ServerSettings, duration_seconds
 from soap_service.settings_loader import ConfigError
 from soap_service.soap.response_cache import ResponseCache
 from soap_service.soap.runner import SpyneRunner
@@ -62,10 +62,15 @@ def open_store(settings: ServerSettings) -> tuple[TrafficStore, Any]:
         raise StoreOpenError(
             f"cannot use the database {target.display()}: {_first_line(exc)}"
         ) from exc
+    window = dt.timedelta(minutes=settings.core.speed_window_minutes)
+    retention_s = duration_seconds(settings.core.retention)
+    retention = dt.timedelta(seconds=retention_s) if retention_s is not None else None
+    if retention is not None and retention < window:
+        raise ConfigError(f"core.retention (--retention {settings.core.retention}) is shorter "
+                          "than the speed window (--speed-window-minutes): travel times would "
+                          "lose their observations")
     engine = open_engine(target, timeout_s=settings.core.db_timeout_seconds)
-    store = TrafficStore(
-        engine, network, window=dt.timedelta(minutes=settings.core.speed_window_minutes)
-    )
+    store = TrafficStore(engine, network, window=window, retention=retention)
     try:
         # Never serve answers the published contract would reject (limits read from the XSD).
         check_network(store.highways())
@@ -86,11 +91,10 @@ def build_service(
     on (with --port 0 the settings do not know it), for the demo account's export line."""
     store, conn = open_store(settings)
     # Read answers are reused while the data holds; the full request path still runs.
-    runner = SpyneRunner(
-        build_application(store), load=OperationLoader(store),
-        cache=ResponseCache(store.answer_version),
-    )
-    parts: dict[str, Any] = {"reactor": reactor, "store_health": store.engine.health}
+    cache = ResponseCache(store.answer_version)
+    runner = SpyneRunner(build_application(store), load=OperationLoader(store), cache=cache)
+    parts: dict[str, Any] = {"reactor": reactor, "store_health": store.engine.health,
+                             "response_cache": cache}  # cleared when the network changes
     accounts = AccountDirectory(store.engine, ttl_seconds=settings.core.accounts_cache_seconds)
 
     # Shared state (memory:// or Redis): rate-limit counters and the WS-Security replay cache;

@@ -23,6 +23,8 @@ from soap_service.ops.service_page import service_page_route
 from soap_service.security.build import is_loopback_host
 from soap_service.settings import ServerSettings
 from soap_service.settings_loader import ConfigError
+from soap_service.store.network_watch import NetworkWatcher
+from soap_service.store.retention import RetentionTask
 from soap_service.web.assembly import Service, build_service
 from soap_service.web.drain import Drainer
 from soap_service.web.ops_wiring import start_ops
@@ -176,6 +178,14 @@ def serve(
 
     monitor = StoreMonitor(service.store.engine, reactor)  # /readyz sees outages and recovery
     reactor.callWhenRunning(monitor.start)
+    # A network imported on any machine is served without a restart (store/network_watch.py).
+    watcher = NetworkWatcher(service.store, reactor, settings.core.network_check_seconds or 1.0,
+                             on_change=service.parts["response_cache"].clear)
+    if settings.core.network_check_seconds > 0:
+        reactor.callWhenRunning(watcher.start)
+    retention = RetentionTask(service.store, reactor)  # deletes expired observations
+    if service.store.retention is not None:
+        reactor.callWhenRunning(retention.start)
     # With --port 0 the advertised endpoint needs the port actually bound.
     endpoint = settings.endpoint_url(port.getHost().port)
     resource.add_get_route(SOAP_PATH, contract_route(endpoint))
@@ -196,11 +206,13 @@ def serve(
 
     def close_store() -> Any:
         monitor.stop()
+        watcher.stop()
+        retention.stop()
         return Deferred.fromFuture(asyncio.ensure_future(service.store.engine.close()))
 
     reactor.addSystemEventTrigger("after", "shutdown", close_store)
-    # The network is read once at start (SIGHUP reloads TLS material and the log level).
-    reloader = Reloader(settings, reload_settings, tls=tls, reload_network=None)
+    # SIGHUP: TLS material, the log level, and the network (read off the reactor thread).
+    reloader = Reloader(settings, reload_settings, tls=tls, reload_network=watcher.reload_soon)
     _install_signal_handlers(reactor, reloader)
     local = settings.listener_url(port.getHost().port)
     print(f"highway-server listening on {local} (advertised endpoint {endpoint}, "

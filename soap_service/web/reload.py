@@ -1,7 +1,9 @@
 """SIGHUP: reload what can change without dropping a connection, and log what was done.
 
 Reloaded: the TLS certificate and key and the client CA (new handshakes use them; open
-connections keep theirs), the log level, and the road network from the database. Every other
+connections keep theirs), the log level, and the road network from the database (a check of
+its version is started at once, read off the reactor thread; store/network_watch.py logs the
+version it then serves; it is also polled every --network-check-seconds). Every other
 setting that changed is named in the log as needing a restart. A reload that fails (a bad
 config file, an unreadable or mismatched key) changes nothing and is logged; it never stops
 the server.

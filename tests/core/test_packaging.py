@@ -25,7 +25,7 @@ def test_wheel_ships_contract_sample_data_and_entry_points(tmp_path: Path) -> No
         for bundled in ("client/contract/highway-traffic.wsdl",
                         "soap_service/contract/highway-traffic.wsdl"):
             assert archive.read(bundled) == checked_in
-        assert "soap_service/store/sample_network.json" in names
+        assert "soap_service/store/sample_network.csv" in names
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         text = archive.read(entry_points).decode()
     assert "highway-server = soap_service.cli:main" in text
