@@ -52,13 +52,15 @@ def security_kwargs(args: argparse.Namespace, stdin: TextIO) -> dict[str, Any]:
         raise ValueError("--cert and --key go together")
     if (args.tls_client_cert is None) != (args.tls_client_key is None):
         raise ValueError("--tls-client-cert and --tls-client-key go together")
+    # The flags keep their names; the library's keywords follow httpx (client/options.py).
+    tls_cert = (None if args.tls_client_cert is None
+                else (args.tls_client_cert, args.tls_client_key))
     return {
         "username": args.username or None,
         "password": password,
         "digest": bool(args.digest),
-        "cert": args.cert,
-        "key": args.key,
-        "tls_client_cert": args.tls_client_cert,
-        "tls_client_key": args.tls_client_key,
-        "ca": args.ca,
+        "signing_cert": args.cert,
+        "signing_key": args.key,
+        "cert": tls_cert,
+        "verify": args.ca if args.ca is not None else True,
     }

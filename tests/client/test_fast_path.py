@@ -32,7 +32,8 @@ class _NoOpPlugin:
 def test_lean_and_zeep_paths_give_equal_models(open_server: RunningServer) -> None:
     lean = HighwayClient(url=open_server.url)
     full = HighwayClient(url=open_server.url, plugins=[_NoOpPlugin()])
-    assert isinstance(lean._travel_op, FastRead) and not isinstance(full._travel_op, FastRead)
+    assert isinstance(lean._operations["GetTravelTimes"], FastRead)
+    assert not isinstance(full._operations["GetTravelTimes"], FastRead)
     at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=5)
     lean.report_observations([Observation("fast-1", "217-NB-02", at, 33.5)])
     (nb,) = lean.travel_times("217", "NB")
