@@ -3,6 +3,7 @@ with a DeprecationWarning; against a real HTTPS server that requires a client ce
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import warnings
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from client import HighwayClient, Observation, errors
+from client import AsyncHighwayClient, HighwayClient, Observation, errors
 from tests.conftest import RunningServer, start_server
 from tests.security.live import LivePki, make_accounts, make_pki, observation_count
 
@@ -120,3 +121,25 @@ def test_repr_masks_secrets(pki: LivePki) -> None:
     assert "hunter2-secret" not in text and "password='***'" in text
     assert "signing_key='***'" in text and f"verify={pki.ca_file!r}" in text
     assert "hunter2-secret" not in repr(client.options)
+
+
+def test_async_client_takes_the_same_tls_keywords(server: RunningServer, pki: LivePki) -> None:
+    cert, key = pki.files("acme")
+    before = observation_count(server)
+
+    async def scenario() -> None:
+        async with AsyncHighwayClient(url=server.url, verify=pki.ca_file, cert=(cert, key),
+                                      signing_cert=cert, signing_key=key) as client:
+            assert await client.list_highways()
+            result = await client.report_observations([_observation("tls-naming-async")])
+            assert result.accepted == 1
+        async with AsyncHighwayClient(url=server.url, cert=(cert, key)) as client:
+            with pytest.raises(errors.TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+                await client.list_highways()
+        with pytest.warns(DeprecationWarning, match="verify="):
+            old = AsyncHighwayClient(url=server.url, ca=pki.ca_file, cert=(cert, key))
+        async with old:
+            assert await old.travel_times("192", "EB")
+
+    asyncio.run(scenario())
+    assert observation_count(server) == before + 1

@@ -1,0 +1,130 @@
+"""AsyncHighwayClient against the real server: every operation, faults, retries, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import socket
+from collections.abc import Callable
+
+import pytest
+
+from client import AsyncHighwayClient, HighwayClient, Observation, errors
+from client.retry import NO_RETRY, RetryPolicy
+from tests.conftest import RunningServer
+
+Factory = Callable[..., RunningServer]
+
+
+def _fresh(sensor: str, segment: str = "192-EB-01") -> Observation:
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=10)
+    return Observation(sensor, segment, at, 37.5)
+
+
+def test_every_operation_matches_the_sync_client(open_server: RunningServer) -> None:
+    async def scenario() -> None:
+        sent = _fresh("async-1", "217-NB-02")
+        async with AsyncHighwayClient(url=open_server.url) as client:
+            first = await client.report_observations([sent])
+            again = await client.report_observations([sent])
+            assert (first.accepted, first.duplicates) == (1, 0)
+            assert (again.accepted, again.duplicates) == (0, 1)
+            highways = await client.list_highways()
+            (nb,) = await client.travel_times("Highway 217", "nb")
+            everything = await client.travel_times(192)
+        with HighwayClient(url=open_server.url) as sync:
+            assert highways == sync.list_highways()
+            assert [nb] == sync.travel_times("217", "NB")
+            assert everything == sync.travel_times("192")
+        assert nb.segments[1].observed_at == sent.observed_at
+        assert {tt.direction for tt in everything} == {"EB", "WB"}
+
+    asyncio.run(scenario())
+
+
+def test_faults_are_the_same_exceptions(open_server: RunningServer) -> None:
+    async def scenario() -> errors.UnknownHighwayError:
+        async with AsyncHighwayClient(url=open_server.url) as client:
+            with pytest.raises(errors.ValidationError):
+                await client.travel_times("not a highway")
+            with pytest.raises(errors.UnknownHighwayError) as info:
+                await client.travel_times("999")
+            return info.value
+
+    fault = asyncio.run(scenario())
+    with pytest.raises(errors.UnknownHighwayError) as sync:
+        HighwayClient(url=open_server.url).travel_times("999")
+    assert fault.code == "Client.UnknownHighway" and fault.http_status == 500
+    assert fault.correlation_id and str(fault) == str(sync.value)
+
+
+def test_authentication_fault(server_factory: Factory) -> None:
+    server = server_factory()  # authentication required; no account given
+
+    async def scenario() -> None:
+        async with AsyncHighwayClient(url=server.url) as client:
+            with pytest.raises(errors.AuthenticationError) as info:
+                await client.list_highways()
+        assert info.value.code == "wsse:InvalidSecurity"
+
+    asyncio.run(scenario())
+
+
+def test_rate_limit_is_retried_per_policy(server_factory: Factory) -> None:
+    server = server_factory("--no-require-auth", "--ip-rate-limit", "2/second")
+
+    async def scenario() -> None:
+        policy = RetryPolicy(max_attempts=4, max_wait_seconds=3)
+        async with AsyncHighwayClient(url=server.url, retry=policy) as client:
+            for _ in range(5):  # the third call inside one second is refused, then retried
+                assert await client.list_highways()
+        async with AsyncHighwayClient(url=server.url, retry=NO_RETRY) as client:
+            with pytest.raises(errors.RateLimitedError) as info:
+                for _ in range(5):
+                    await client.list_highways()
+            quota = client.last_rate_limit
+        assert info.value.http_status == 429 and info.value.retry_after is not None
+        assert quota is not None and quota.limit == 2 and quota.remaining == 0
+
+    asyncio.run(scenario())
+    assert "Client.RateLimited" in server.log_text()
+
+
+def test_concurrent_calls_on_one_client(open_server: RunningServer) -> None:
+    async def scenario() -> None:
+        async with AsyncHighwayClient(url=open_server.url) as client:
+            answers = await asyncio.gather(
+                *(client.travel_times("192", "EB") for _ in range(8)),
+                client.travel_times("999"), return_exceptions=True)
+        assert all(isinstance(a, list) and a[0].direction == "EB" for a in answers[:8])
+        assert isinstance(answers[8], errors.UnknownHighwayError)
+
+    asyncio.run(scenario())
+
+
+def test_unreachable_and_bad_input() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    async def scenario() -> None:
+        async with AsyncHighwayClient(url=f"http://127.0.0.1:{port}/soap", timeout=2) as c:
+            with pytest.raises(errors.TransportError, match="cannot reach"):
+                await c.list_highways()
+            with pytest.raises(ValueError, match="time zone"):
+                await c.report_observations([Observation("s", "192-EB-01",
+                                                         dt.datetime.now(), 20)])
+
+    asyncio.run(scenario())
+    with pytest.raises(ValueError, match="timeout"):
+        AsyncHighwayClient(url="http://127.0.0.1:1/soap", timeout=0)
+
+
+def test_env_fallback_and_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIGHWAY_URL", "http://127.0.0.1:1/soap")
+    monkeypatch.setenv("HIGHWAY_USERNAME", "demo")
+    monkeypatch.setenv("HIGHWAY_PASSWORD", "s3cret-pw")
+    client = AsyncHighwayClient.from_env()
+    assert client.url == "http://127.0.0.1:1/soap" and client.username == "demo"
+    assert "s3cret-pw" not in repr(client) and repr(client).startswith("AsyncHighwayClient(")
+    asyncio.run(client.aclose())
