@@ -6,6 +6,7 @@ errors those of client/errors.py and the retry policy that of client/retry.py.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from client.client import BINDING, DEFAULT_RETRY, bundled_wsdl_path, zeep_settin
 from client.models import DirectionTravelTime, HighwaySummary, Observation, ReportResult
 from client.operations import Call
 from client.options import TlsCert, Verify, resolve_options
+from client.plain_probe import plain_http_hint
 from client.retry import RateLimitInfo, RetryPolicy, call_with_retry_async
 from client.wsse import build_wsse
 
@@ -171,9 +173,12 @@ class AsyncHighwayClient:
         except zeep.exceptions.Fault as exc:
             raise operations.fault_error(exc, self._transport.last_status) from exc
         except httpx.TimeoutException as exc:
-            raise errors.TimeoutError(f"no answer from {self.url} within {self.timeout}s") from exc
+            hint = await asyncio.to_thread(plain_http_hint, self.url, self.timeout)
+            raise errors.TimeoutError(
+                f"no answer from {self.url} within {self.timeout}s{hint}") from exc
         except httpx.HTTPError as exc:
-            raise errors.TransportError(f"cannot reach {self.url}: {exc}") from exc
+            hint = await asyncio.to_thread(plain_http_hint, self.url, self.timeout)
+            raise errors.TransportError(f"cannot reach {self.url}: {exc}{hint}") from exc
         except zeep.exceptions.Error as exc:
             mapped = operations.zeep_error(exc, self.url)
             if mapped is None:

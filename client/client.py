@@ -17,6 +17,7 @@ from client.fast_reads import FastRead
 from client.models import DirectionTravelTime, HighwaySummary, Observation, ReportResult
 from client.operations import Call, normalize_highway
 from client.options import TlsCert, Verify, resolve_options
+from client.plain_probe import plain_http_hint
 from client.retry import RateLimitInfo, RetryPolicy, call_with_retry
 from client.tls_session import configure_tls
 from client.transport import HighwayTransport
@@ -167,9 +168,12 @@ class HighwayClient:
         except zeep.exceptions.Fault as exc:
             raise operations.fault_error(exc, self._transport.last_status) from exc
         except requests.Timeout as exc:
-            raise errors.TimeoutError(f"no answer from {self.url} within {self.timeout}s") from exc
+            hint = plain_http_hint(self.url, self.timeout)
+            raise errors.TimeoutError(
+                f"no answer from {self.url} within {self.timeout}s{hint}") from exc
         except requests.RequestException as exc:
-            raise errors.TransportError(f"cannot reach {self.url}: {exc}") from exc
+            hint = plain_http_hint(self.url, self.timeout)
+            raise errors.TransportError(f"cannot reach {self.url}: {exc}{hint}") from exc
         except zeep.exceptions.Error as exc:
             mapped = operations.zeep_error(exc, self.url)
             if mapped is None:
