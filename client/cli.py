@@ -180,6 +180,9 @@ def _fault_hint(exc: errors.ServiceFaultError, args: argparse.Namespace) -> str:
         return "\nhint: this account's role does not allow the operation; ask an administrator"
     if isinstance(exc, errors.UnknownHighwayError) and exc.code == "Client.UnknownHighway":
         return "\nhint: `highway-client highways` lists the highway ids"
+    if isinstance(exc, errors.ValidationError) and args.command == "travel-times":
+        return ("\nhint: a highway is an id like 192 or 'Highway 192'; "
+                "`highway-client highways` lists them")
     if isinstance(exc, errors.RETRYABLE_FAULTS) and exc.retry_after is not None:
         return f"\nhint: try again in {exc.retry_after:g} s"
     return ""
