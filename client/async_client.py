@@ -17,8 +17,9 @@ import zeep.exceptions
 import zeep.proxy
 import zeep.transports
 
-from client import errors, operations
+from client import errors, fast_reads, operations
 from client.client import BINDING, DEFAULT_RETRY, bundled_wsdl_path, zeep_settings
+from client.fast_reads import AsyncFastRead
 from client.models import DirectionTravelTime, HighwaySummary, Observation, ReportResult
 from client.operations import Call
 from client.options import TlsCert, Verify, resolve_options
@@ -117,6 +118,17 @@ class AsyncHighwayClient:
                                       wsse=wsse)
         binding = self._zeep.wsdl.bindings[BINDING]
         self._service = zeep.proxy.AsyncServiceProxy(self._zeep, binding, address=self.url)
+        # As in HighwayClient: plain read answers are read straight into models unless
+        # plugins must see them (client/fast_reads.py).
+        self._operations: dict[str, Any] = {
+            name: getattr(self._service, name) for name in operations.OPERATIONS
+        }
+        if not self._zeep.plugins:
+            wsdl = bundled_wsdl_path()
+            self._operations["ListHighways"] = AsyncFastRead(
+                self._zeep, self._service, "ListHighways", fast_reads.highways, wsdl)
+            self._operations["GetTravelTimes"] = AsyncFastRead(
+                self._zeep, self._service, "GetTravelTimes", fast_reads.travel_times, wsdl)
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> AsyncHighwayClient:
@@ -160,7 +172,7 @@ class AsyncHighwayClient:
         return RateLimitInfo.from_headers(self._transport.last_headers)
 
     async def _run(self, call: Call[T]) -> T:
-        operation = getattr(self._service, call.operation)
+        operation = self._operations[call.operation]
 
         async def once() -> Any:
             return await self._call_once(operation, call.kwargs)

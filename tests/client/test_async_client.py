@@ -128,3 +128,34 @@ def test_env_fallback_and_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert client.url == "http://127.0.0.1:1/soap" and client.username == "demo"
     assert "s3cret-pw" not in repr(client) and repr(client).startswith("AsyncHighwayClient(")
     asyncio.run(client.aclose())
+
+
+class _NoOpPlugin:
+    """Any plugin switches the lean read path off (plugins must see every answer)."""
+
+    def ingress(self, envelope, http_headers, operation):  # type: ignore[no-untyped-def]
+        return envelope, http_headers
+
+    def egress(self, envelope, http_headers, operation, binding_options):  # type: ignore[no-untyped-def]
+        return envelope, http_headers
+
+
+def test_lean_and_zeep_paths_agree(open_server: RunningServer) -> None:
+    from client.fast_reads import AsyncFastRead
+
+    async def scenario() -> None:
+        async with AsyncHighwayClient(url=open_server.url) as lean, AsyncHighwayClient(
+                url=open_server.url, plugins=[_NoOpPlugin()]) as full:
+            assert isinstance(lean._operations["GetTravelTimes"], AsyncFastRead)
+            assert not isinstance(full._operations["GetTravelTimes"], AsyncFastRead)
+            assert await lean.list_highways() == await full.list_highways()
+            for highway, direction in (("217", "NB"), ("192", None)):
+                assert (await lean.travel_times(highway, direction)
+                        == await full.travel_times(highway, direction))
+            with pytest.raises(errors.UnknownHighwayError) as a:
+                await lean.travel_times("999")
+            with pytest.raises(errors.UnknownHighwayError) as b:
+                await full.travel_times("999")
+            assert str(a.value) == str(b.value) and a.value.http_status == 500
+
+    asyncio.run(scenario())
