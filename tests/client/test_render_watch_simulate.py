@@ -171,3 +171,14 @@ def test_report_progress_shows_rate_and_eta_on_a_terminal_only(
     plain.note("highway-client: rate limited: waiting 3 s (batch 6)")
     plain.close()
     assert pipe.getvalue() == "highway-client: rate limited: waiting 3 s (batch 6)\n"
+
+
+def test_watch_clears_a_terminal_through_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    from client.watch import watch
+
+    monkeypatch.setenv("TERM", "xterm")
+    tty = _Tty()
+    assert watch(lambda: "frame", 0.01, tty, iterations=2, sleep=lambda _s: None) == 0
+    screen = tty.getvalue()
+    assert screen.count("\033[2J") == 2 and screen.count("frame") == 2  # home + clear, twice
+    assert "refreshed " in screen
