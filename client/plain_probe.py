@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import ssl
 import urllib.parse
+import urllib.request
 
 HANDSHAKE_WAIT = 0.5  # seconds a TLS handshake may take before the plain probe is tried
 PLAIN_HINT = "the server speaks plain HTTP; use {url}"
@@ -26,8 +27,13 @@ def plain_url(url: str) -> str:
 
 
 def _endpoint(url: str) -> tuple[str, int] | None:
+    """(host, port) of an https:// URL reached directly; None otherwise (also via a proxy:
+    a probe around the proxy would test another path, or hang at a firewall)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
+        return None
+    if "https" in urllib.request.getproxies() and urllib.request.proxy_bypass(
+            parts.netloc) is not True:
         return None
     try:
         return parts.hostname, parts.port or 443

@@ -220,3 +220,15 @@ def test_ctrl_c_exits_130(open_server: RunningServer) -> None:
         if process.poll() is None:
             process.kill()
     assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+
+
+def test_no_plain_probe_through_a_proxy(open_server: RunningServer,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from client.plain_probe import speaks_plain_http
+
+    https = open_server.url.replace("http://", "https://")
+    for name in ("no_proxy", "NO_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert speaks_plain_http(https, 5)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    assert not speaks_plain_http(https, 5)  # the proxy's path is not probed around it
