@@ -102,14 +102,17 @@ def client_from_args(args: argparse.Namespace) -> HighwayClient:
         security = security_kwargs(args, sys.stdin)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    if args.url.startswith("https://") and speaks_plain_http(args.url, args.timeout):
-        # Fail at once: a TLS handshake with a plain server would only end at the timeout.
-        raise errors.TransportError(f"cannot reach {args.url}: "
-                                    + PLAIN_HINT.format(url=plain_url(args.url)))
     try:
-        return HighwayClient(url=args.url, timeout=args.timeout, **security)
+        client = HighwayClient(url=args.url, timeout=args.timeout, **security)
     except ValueError as exc:  # e.g. a certificate file that does not exist
         raise UsageError(str(exc)) from exc
+    if args.url.startswith("https://") and speaks_plain_http(
+            args.url, args.timeout, client.options.cert_pair()):
+        # Fail at once: a TLS handshake with a plain server would only end at the timeout.
+        client.close()
+        raise errors.TransportError(f"cannot reach {args.url}: "
+                                    + PLAIN_HINT.format(url=plain_url(args.url)))
+    return client
 
 
 def _jsonable(value: Any) -> Any:

@@ -55,17 +55,24 @@ def answers_plain_http(url: str, timeout: float) -> bool:
         return False
 
 
-def speaks_plain_http(url: str, timeout: float) -> bool:
+def speaks_plain_http(url: str, timeout: float,
+                      client_cert: tuple[str, str | None] | None = None) -> bool:
     """For an https:// URL: True when its port speaks plain HTTP instead of TLS.
 
-    A TLS handshake is tried first (certificates are not checked here: the real call does
-    that); only when it fails or takes longer than HANDSHAKE_WAIT is the plain probe sent."""
+    A TLS handshake is tried first (the server's certificate is not checked here: the real
+    call does that; `client_cert` is presented so a server requiring one has nothing to log);
+    only when it fails or takes longer than HANDSHAKE_WAIT is the plain probe sent."""
     endpoint = _endpoint(url)
     if endpoint is None:
         return False
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    if client_cert is not None:
+        try:
+            context.load_cert_chain(client_cert[0], client_cert[1])
+        except (OSError, ssl.SSLError):
+            pass  # the real call reports an unusable certificate
     try:
         with socket.create_connection(endpoint, timeout=timeout) as sock:
             sock.settimeout(min(timeout, HANDSHAKE_WAIT))

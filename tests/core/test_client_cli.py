@@ -232,3 +232,26 @@ def test_no_plain_probe_through_a_proxy(open_server: RunningServer,
     assert speaks_plain_http(https, 5)
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     assert not speaks_plain_http(https, 5)  # the proxy's path is not probed around it
+
+
+def test_cli_tls_flags_reach_a_server_that_requires_a_client_certificate(
+    tmp_path: Path, pki: LivePki
+) -> None:
+    make_accounts(tmp_path / "highway.db", pki)
+    cert, key = pki.files("server")
+    server = start_server(tmp_path, "--tls-cert", cert, "--tls-key", key,
+                          "--client-ca", pki.ca_file, "--wss-ca", pki.ca_file)
+    try:
+        acme_cert, acme_key = pki.files("acme")
+        ok = cli("--url", server.url, "highways", "--ca", pki.ca_file,
+                 "--tls-client-cert", acme_cert, "--tls-client-key", acme_key)
+        assert ok.returncode == 0, ok.stderr
+        signed = cli("--url", server.url, "--ca", pki.ca_file, "--tls-client-cert", acme_cert,
+                     "--tls-client-key", acme_key, "--cert", acme_cert, "--key", acme_key,
+                     "travel-times", "192", "--json")
+        assert signed.returncode == 0, signed.stderr
+        assert "DeprecationWarning" not in signed.stderr
+        missing = cli("--url", server.url, "highways", "--ca", str(tmp_path / "nope.pem"))
+        assert missing.returncode == 2 and "no such file" in missing.stderr
+    finally:
+        server.stop()
