@@ -20,14 +20,15 @@ from typing import Any, TextIO
 
 from client import errors
 from client.client import HighwayClient
-from client.models import HighwaySummary
-from client.render import format_travel_times, use_colour
+from client.plain_probe import PLAIN_HINT, plain_url, speaks_plain_http
+from client.render import format_highways, format_travel_times, use_colour
 from client.report_cmd import add_report_arguments, run_report
 from client.security_options import add_security_arguments, security_kwargs
 from client.simulate import add_simulate_arguments, run_simulation
 from client.watch import watch
 
 EXIT_OK, EXIT_USAGE, EXIT_FAULT, EXIT_UNREACHABLE = 0, 2, 3, 4
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 DEFAULT_URL = "http://127.0.0.1:8080/soap"
 
 
@@ -35,17 +36,27 @@ class UsageError(Exception):
     """Bad arguments or input file; exit code 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `highway-client`."""
-    parser = argparse.ArgumentParser(prog="highway-client", description=__doc__.split("\n")[0])
+def _add_global_arguments(parser: argparse.ArgumentParser, *, after: bool) -> None:
+    """--url, --timeout, --json and the security options; `after`: a subcommand's copy."""
+    def default(value: object) -> Any:
+        return argparse.SUPPRESS if after else value
+
     parser.add_argument(
-        "--url", default=os.environ.get("HIGHWAY_URL", DEFAULT_URL),
+        "--url", default=default(os.environ.get("HIGHWAY_URL", DEFAULT_URL)),
         help=f"SOAP endpoint (env HIGHWAY_URL; default {DEFAULT_URL})",
     )
-    parser.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per call (> 0)")
+    parser.add_argument("--timeout", type=_seconds, default=default(10.0), metavar="SECONDS",
+                        help="seconds per call (> 0; default 10)")
+    parser.add_argument("--json", action="store_true", default=default(False),
+                        help="print JSON instead of a table")
+    add_security_arguments(parser, after=after)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `highway-client`; global options go before or after COMMAND."""
+    parser = argparse.ArgumentParser(prog="highway-client", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    add_security_arguments(parser)  # --username/--digest/--cert/--key/--tls-client-*/--ca
+    _add_global_arguments(parser, after=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     highways = commands.add_parser("highways", help="list the highways")
     tt = commands.add_parser("travel-times", help="current travel times on a highway")
@@ -59,14 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         "file", help="CSV with header sensor_id,segment_id,observed_at,speed_kph ('-' = stdin)"
     )
     add_report_arguments(report)  # client/report_cmd.py: batches, progress, resumption
-    for sub in (highways, tt, report):  # global options also after the command name
-        sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                         help="print JSON instead of a table")
-        sub.add_argument("--url", default=argparse.SUPPRESS, help="SOAP endpoint")
-        sub.add_argument("--timeout", type=_seconds, default=argparse.SUPPRESS,
-                         help="seconds per call (> 0)")
-    add_simulate_arguments(commands.add_parser(
-        "simulate", help="feed plausible observations for a highway (demo traffic)"))
+    sim = commands.add_parser("simulate", help="feed plausible observations for a highway "
+                              "(demo traffic)")
+    add_simulate_arguments(sim)
+    for sub in (highways, tt, report, sim):  # global options also after the command name
+        _add_global_arguments(sub, after=True)
     return parser
 
 
@@ -77,32 +85,34 @@ def _version() -> str:
         return "unknown"
 
 
+def _check_url(url: str) -> None:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return
+    if "://" in url:
+        raise UsageError(f"--url {url!r}: use an http:// or https:// URL")
+    raise UsageError(f"--url {url!r} has no scheme: add http:// or https:// "
+                     f"(e.g. http://{url})")
+
+
 def client_from_args(args: argparse.Namespace) -> HighwayClient:
     """A HighwayClient configured from the parsed arguments."""
-    if urllib.parse.urlsplit(args.url).scheme not in ("http", "https"):
-        raise UsageError(f"--url {args.url!r} needs a scheme, e.g. http://{args.url}")
+    _check_url(args.url)
     try:
         security = security_kwargs(args, sys.stdin)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    return HighwayClient(url=args.url, timeout=args.timeout, **security)
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    return "\n".join([line, "  ".join("-" * w for w in widths), *body])
-
-
-def format_highways(highways: Sequence[HighwaySummary]) -> str:
-    """A readable table of highways."""
-    return _table(
-        ["ID", "NAME", "DIRECTIONS", "KM", "SEGMENTS"],
-        [(h.id, h.name, "/".join(h.directions), f"{h.length_km:.1f}", h.segment_count)
-         for h in highways],
-    )
+    try:
+        client = HighwayClient(url=args.url, timeout=args.timeout, **security)
+    except ValueError as exc:  # e.g. a certificate file that does not exist
+        raise UsageError(str(exc)) from exc
+    if args.url.startswith("https://") and speaks_plain_http(
+            args.url, args.timeout, client.options.cert_pair()):
+        # Fail at once: a TLS handshake with a plain server would only end at the timeout.
+        client.close()
+        raise errors.TransportError(f"cannot reach {args.url}: "
+                                    + PLAIN_HINT.format(url=plain_url(args.url)))
+    return client
 
 
 def _jsonable(value: Any) -> Any:
@@ -118,9 +128,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be greater than zero")
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text}")
     return value
 
 
@@ -146,21 +159,56 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         if args.command == "travel-times" and args.watch is not None:
             return _watch_travel_times(args, client, out)
         result: Any
+        colour = use_colour(out)
         if args.command == "highways":
             result = client.list_highways()
-            text = format_highways(result)
+            text = format_highways(result, colour=colour)
         else:
             result = client.travel_times(args.highway, args.direction)
-            text = format_travel_times(result, colour=use_colour(out))
+            text = format_travel_times(result, colour=colour)
     out.write((json.dumps(_jsonable(result), indent=2) if args.json else text) + "\n")
     return EXIT_OK
 
 
+def _fault_hint(exc: errors.ServiceFaultError, args: argparse.Namespace) -> str:
+    """What to do next after a fault, when we can tell."""
+    if isinstance(exc, errors.AuthenticationError):
+        if not args.username and not args.cert and not args.tls_client_cert:
+            return ("\nhint: no credentials were sent: set HIGHWAY_USERNAME and "
+                    "HIGHWAY_PASSWORD (or pass --username and set HIGHWAY_PASSWORD)")
+        if exc.code == "wsse:FailedAuthentication" and args.username:
+            return ("\nhint: check the user name and the password in HIGHWAY_PASSWORD "
+                    "(or --password-stdin)")
+    if isinstance(exc, errors.NotAuthorizedError):
+        return "\nhint: this account's role does not allow the operation; ask an administrator"
+    if isinstance(exc, errors.UnknownHighwayError) and exc.code == "Client.UnknownHighway":
+        return "\nhint: `highway-client highways` lists the highway ids"
+    if isinstance(exc, errors.ValidationError) and args.command == "travel-times":
+        return ("\nhint: a highway is an id like 192 or 'Highway 192'; "
+                "`highway-client highways` lists them")
+    if isinstance(exc, errors.RETRYABLE_FAULTS) and exc.retry_after is not None:
+        return f"\nhint: try again in {exc.retry_after:g} s"
+    return ""
+
+
+def _transport_hint(exc: errors.TransportError) -> str:
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return ("\nhint: the server's certificate is not trusted (self-signed or a private CA); "
+                "pass its CA bundle with --ca FILE")
+    if "Connection refused" in text or "ConnectionRefused" in text:
+        return "\nhint: is the server running, and is --url (or HIGHWAY_URL) right?"
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `highway-client`."""
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return run(args, sys.stdout)
+    except KeyboardInterrupt:
+        print("\nhighway-client: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except UsageError as exc:
         print(f"highway-client: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -169,20 +217,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except errors.ServiceFaultError as exc:
         cid = f" (correlation id {exc.correlation_id})" if exc.correlation_id else ""
-        hint = ""
-        if isinstance(exc, errors.AuthenticationError) and not args.username:
-            hint = "\nhint: set HIGHWAY_USERNAME and HIGHWAY_PASSWORD (or pass --username)"
-        print(f"highway-client: fault {exc.code}: {exc.message}{cid}{hint}", file=sys.stderr)
+        print(f"highway-client: fault {exc.code}: {exc.message}{cid}{_fault_hint(exc, args)}",
+              file=sys.stderr)
         return EXIT_FAULT
     except errors.ProtocolError as exc:
-        print(f"highway-client: {exc}", file=sys.stderr)
+        print(f"highway-client: {exc}\nhint: is --url the service's SOAP endpoint (.../soap)?",
+              file=sys.stderr)
         return EXIT_FAULT
     except errors.TransportError as exc:
-        hint = ""
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-            hint = ("\nhint: the server's certificate is not trusted; pass its CA bundle "
-                    "with --ca FILE.pem")
-        print(f"highway-client: {exc}{hint}", file=sys.stderr)
+        print(f"highway-client: {exc}{_transport_hint(exc)}", file=sys.stderr)
         return EXIT_UNREACHABLE
 
 

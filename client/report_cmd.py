@@ -85,14 +85,16 @@ def run_report(args: argparse.Namespace, client: HighwayClient, out: TextIO,
         progress = Progress(sha, args.batch_size, shift)
     rows = shifted(rows, progress.shift_seconds) if progress.shift_seconds else rows
     batches = -(-len(rows) // progress.batch_size)
-    bar = ProgressBar(err, batches, len(rows))
     try:
         check_rows(rows, known_segments(client), now, syntax)
-        summary = upload(client, rows, progress, progress_path, max_batches=args.max_batches,
-                         bar=bar)
     except MalformedFile as exc:
         print(f"highway-client: {args.file}: {exc}", file=err)
         return EXIT_USAGE
+    bar = ProgressBar(err, batches, len(rows), done=min(progress.batches_done, batches),
+                      batch_size=progress.batch_size)
+    try:
+        summary = upload(client, rows, progress, progress_path, max_batches=args.max_batches,
+                         bar=bar)
     except BatchRefused as exc:
         bar.close()
         print(f"highway-client: {exc}", file=err)
@@ -104,6 +106,9 @@ def run_report(args: argparse.Namespace, client: HighwayClient, out: TextIO,
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
         print(f"highway-client: {reason}{hint}", file=err)
         return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) else EXIT_UNREACHABLE
+    except BaseException:
+        bar.close()
+        raise
     bar.close()
     if summary.complete and progress_path is not None and os.path.exists(progress_path):
         os.remove(progress_path)

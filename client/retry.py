@@ -3,10 +3,11 @@ the remaining quota from the RateLimit-* response headers."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
 from client import errors
@@ -82,6 +83,19 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(max_attempts=1)
 
 
+def _attempts(policy: RetryPolicy, operation_name: str) -> int:
+    return policy.max_attempts if operation_name in policy.operations else 1
+
+
+def _delay_after(policy: RetryPolicy, exc: errors.ServiceFaultError, attempt: int,
+                 attempts: int, rng: random.Random | None) -> float | None:
+    """Seconds to wait before attempt `attempt + 1`, or None to give up and raise `exc`."""
+    if attempt >= attempts:
+        return None
+    # Seeded only when a retry is considered: seeding reads os.urandom (~10 µs a call).
+    return policy.delay_for(exc, rng or random.Random())
+
+
 def call_with_retry(
     policy: RetryPolicy,
     operation_name: str,
@@ -91,15 +105,34 @@ def call_with_retry(
     rng: random.Random | None = None,
 ) -> T:
     """Run `call`, retrying per `policy` when it raises a retryable ServiceFaultError."""
-    attempts = policy.max_attempts if operation_name in policy.operations else 1
+    attempts = _attempts(policy, operation_name)
     for attempt in range(1, attempts + 1):
         try:
             return call()
         except errors.ServiceFaultError as exc:
-            # Seeded only when a retry is considered: seeding reads os.urandom (~10 µs a call).
-            rng = rng or random.Random()
-            delay = policy.delay_for(exc, rng) if attempt < attempts else None
+            delay = _delay_after(policy, exc, attempt, attempts, rng)
             if delay is None:
                 raise
             sleep(delay)
+    raise AssertionError("unreachable")  # the loop either returns or raises
+
+
+async def call_with_retry_async(
+    policy: RetryPolicy,
+    operation_name: str,
+    call: Callable[[], Awaitable[T]],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rng: random.Random | None = None,
+) -> T:
+    """The same policy as call_with_retry for a coroutine; waits without blocking the loop."""
+    attempts = _attempts(policy, operation_name)
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except errors.ServiceFaultError as exc:
+            delay = _delay_after(policy, exc, attempt, attempts, rng)
+            if delay is None:
+                raise
+            await sleep(delay)
     raise AssertionError("unreachable")  # the loop either returns or raises

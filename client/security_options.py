@@ -14,23 +14,33 @@ from typing import Any, TextIO
 PASSWORD_ENV = "HIGHWAY_PASSWORD"
 
 
-def add_security_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --username/--digest/--password-stdin, --cert/--key and the mTLS options."""
+def add_security_arguments(parser: argparse.ArgumentParser, *, after: bool = False) -> None:
+    """Add --username/--digest/--password-stdin, --cert/--key and the mTLS options.
+
+    With `after` (a subcommand's copy of the global options) nothing gets a default, so a
+    value given before the subcommand is kept unless repeated after it."""
     group = parser.add_argument_group("security")
+
+    def default(value: object) -> dict[str, object]:
+        return {"default": argparse.SUPPRESS} if after else {"default": value}
+
     group.add_argument(
-        "--username", default=os.environ.get("HIGHWAY_USERNAME"),
+        "--username", **default(os.environ.get("HIGHWAY_USERNAME")),  # type: ignore[arg-type]
         help=f"WS-Security UsernameToken user (env HIGHWAY_USERNAME); password from "
         f"${PASSWORD_ENV} or --password-stdin",
     )
-    group.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin's first line"
-    )
-    group.add_argument("--digest", action="store_true", help="send PasswordDigest, not text")
-    group.add_argument("--cert", help="PEM certificate for signing requests (X.509 token)")
-    group.add_argument("--key", help="PEM private key of --cert")
-    group.add_argument("--tls-client-cert", help="PEM client certificate for mutual TLS")
-    group.add_argument("--tls-client-key", help="PEM private key of --tls-client-cert")
-    group.add_argument("--ca", help="PEM CA bundle to verify the server's certificate")
+    group.add_argument("--password-stdin", action="store_true", **default(False),  # type: ignore[arg-type]
+                       help="read the password from stdin's first line")
+    group.add_argument("--digest", action="store_true", **default(False),  # type: ignore[arg-type]
+                       help="send PasswordDigest, not text")
+    for flag, text in (
+        ("--cert", "PEM certificate for signing requests (X.509 token)"),
+        ("--key", "PEM private key of --cert"),
+        ("--tls-client-cert", "PEM client certificate for mutual TLS"),
+        ("--tls-client-key", "PEM private key of --tls-client-cert"),
+        ("--ca", "PEM CA bundle to verify the server's certificate"),
+    ):
+        group.add_argument(flag, metavar="FILE", help=text, **default(None))  # type: ignore[arg-type]
 
 
 def security_kwargs(args: argparse.Namespace, stdin: TextIO) -> dict[str, Any]:
@@ -52,13 +62,15 @@ def security_kwargs(args: argparse.Namespace, stdin: TextIO) -> dict[str, Any]:
         raise ValueError("--cert and --key go together")
     if (args.tls_client_cert is None) != (args.tls_client_key is None):
         raise ValueError("--tls-client-cert and --tls-client-key go together")
+    # The flags keep their names; the library's keywords follow httpx (client/options.py).
+    tls_cert = (None if args.tls_client_cert is None
+                else (args.tls_client_cert, args.tls_client_key))
     return {
         "username": args.username or None,
         "password": password,
         "digest": bool(args.digest),
-        "cert": args.cert,
-        "key": args.key,
-        "tls_client_cert": args.tls_client_cert,
-        "tls_client_key": args.tls_client_key,
-        "ca": args.ca,
+        "signing_cert": args.cert,
+        "signing_key": args.key,
+        "cert": tls_cert,
+        "verify": args.ca if args.ca is not None else True,
     }

@@ -78,6 +78,7 @@ def run_simulation(
         1, math.ceil(args.minutes * 60 / max(args.interval, 0.001)))
     rng = random.Random(args.seed)
     accepted = 0
+    interrupted = False
     try:
         for tick in range(ticks):
             progress = tick / max(ticks - 1, 1)
@@ -95,5 +96,7 @@ def run_simulation(
                 sleep(args.interval)
     except KeyboardInterrupt:
         out.write("\n")
-    out.write(f"simulation done: {accepted} observations accepted on highway {highway}\n")
-    return 0
+        interrupted = True
+    out.write(f"simulation {'interrupted' if interrupted else 'done'}: {accepted} observations "
+              f"accepted on highway {highway}\n")
+    return 130 if interrupted else 0

@@ -1,4 +1,4 @@
-"""Mutual TLS and server verification for the client's requests.Session."""
+"""TLS for the client's requests.Session: server verification and the TLS client certificate."""
 
 from __future__ import annotations
 
@@ -6,34 +6,32 @@ from typing import Any
 
 import requests.adapters
 
+from client.options import ClientOptions
 
-def configure_tls(
-    session: Any,
-    *,
-    client_cert: str | None = None,
-    client_key: str | None = None,
-    ca: str | None = None,
-) -> None:
-    """Set a requests.Session's client certificate (mTLS) and trusted CA bundle."""
-    if (client_cert is None) != (client_key is None):
-        raise ValueError("tls_client_cert= and tls_client_key= go together")
-    if client_cert is not None:
-        session.cert = (client_cert, client_key)
-    if ca is not None:
-        session.verify = ca
+
+def configure_tls(session: Any, options: ClientOptions) -> None:
+    """Set a requests.Session's client certificate (mTLS) and server verification."""
+    pair = options.cert_pair()
+    if pair is not None:
+        session.cert = pair[0] if pair[1] is None else pair
+    if options.verify is False:
+        session.verify = False
+        session.mount("https://", _PinnedVerifyAdapter(False))
+    elif isinstance(options.verify, str):
+        session.verify = options.verify
         # requests lets $REQUESTS_CA_BUNDLE override session.verify (psf/requests#3829); an
-        # explicit ca= must win, so the HTTPS adapter pins it on every send.
-        session.mount("https://", _PinnedCaAdapter(ca))
+        # explicit CA bundle must win, so the HTTPS adapter pins it on every send.
+        session.mount("https://", _PinnedVerifyAdapter(options.verify))
 
 
-class _PinnedCaAdapter(requests.adapters.HTTPAdapter):
-    """An HTTPS adapter that always verifies the server against one CA bundle."""
+class _PinnedVerifyAdapter(requests.adapters.HTTPAdapter):
+    """An HTTPS adapter that always verifies (or not) as configured, whatever the environment."""
 
-    def __init__(self, ca: str) -> None:
+    def __init__(self, verify: bool | str) -> None:
         super().__init__()
-        self._ca = ca
+        self._verify = verify
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        """Send with `verify` forced to the configured CA bundle."""
-        kwargs["verify"] = self._ca
+        """Send with `verify` forced to the configured value."""
+        kwargs["verify"] = self._verify
         return super().send(request, *args, **kwargs)

@@ -20,9 +20,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+import rich.progress
+
 from client import errors
 from client.client import HighwayClient
 from client.observations_csv import Row
+from client.render import console_for, is_terminal
 
 MAX_BATCH = 1000
 PROGRESS_SUFFIX = ".progress"
@@ -93,28 +96,57 @@ def file_sha256(path: str) -> str:
 
 
 class ProgressBar:
-    """`[#####-----] 3/10 batches, 3,000/10,000 rows` on stderr, redrawn in place; only on a TTY."""
+    """The upload's progress on stderr, drawn by rich: bar, batches, rows, rate and ETA.
 
-    def __init__(self, stream: TextIO, batches: int, rows: int) -> None:
+    Only on a terminal; elsewhere (a pipe, a log file) it draws nothing, and `note` prints
+    plain lines."""
+
+    def __init__(self, stream: TextIO, batches: int, rows: int, *, done: int = 0,
+                 batch_size: int = 1) -> None:
         self._stream = stream
-        self._batches = batches
         self._rows = rows
-        self.enabled = bool(getattr(stream, "isatty", lambda: False)())
+        self._batch_size = batch_size
+        self.enabled = is_terminal(stream)
+        self._progress: rich.progress.Progress | None = None
+        if self.enabled:
+            self._progress = rich.progress.Progress(
+                rich.progress.BarColumn(),
+                rich.progress.TextColumn("{task.completed}/{task.total} batches,"),
+                rich.progress.TextColumn("{task.fields[rows]} rows,"),
+                rich.progress.TextColumn("{task.fields[rate]},"),
+                rich.progress.TextColumn("ETA"),
+                rich.progress.TimeRemainingColumn(),
+                console=console_for(stream), transient=False,
+            )
+            self._task = self._progress.add_task("report", total=batches, completed=done,
+                                                 rows=self._rows_text(done), rate="- rows/s")
+            self._progress.start()
+
+    def _rows_text(self, batches_done: int) -> str:
+        return f"{min(self._rows, batches_done * self._batch_size):,}/{self._rows:,}"
 
     def update(self, batches_done: int, rows_done: int) -> None:
-        """Redraw the bar."""
-        if not self.enabled:
+        """Redraw with the new counts (the rate is measured over the recent batches)."""
+        if self._progress is None:
             return
-        width = 30
-        filled = int(width * batches_done / self._batches) if self._batches else width
-        self._stream.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {batches_done}/"
-                           f"{self._batches} batches, {rows_done:,}/{self._rows:,} rows")
-        self._stream.flush()
+        self._progress.update(self._task, completed=batches_done,
+                              rows=f"{rows_done:,}/{self._rows:,}")
+        speed = self._progress.tasks[0].speed  # batches per second, from recent updates
+        rate = f"{speed * self._batch_size:,.0f} rows/s" if speed else "- rows/s"
+        self._progress.update(self._task, rate=rate)
+
+    def note(self, message: str) -> None:
+        """Print a line above the bar (or plainly when there is no bar)."""
+        if self._progress is not None:
+            self._progress.console.print(message, markup=False, highlight=False)
+        else:
+            print(message, file=self._stream, flush=True)
 
     def close(self) -> None:
-        """End the bar's line."""
-        if self.enabled:
-            self._stream.write("\n")
+        """Stop redrawing, leaving the final state on screen."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
 
 
 def upload(
@@ -148,8 +180,11 @@ def upload(
                 # The service said when to come back: wait it out visibly, then go on.
                 wait = exc.retry_after if exc.retry_after is not None else 1.0
                 label = "rate limited" if isinstance(exc, errors.RateLimitedError) else "busy"
-                print(f"highway-client: {label}: waiting {wait:g} s (batch {index + 1})",
-                      file=err if err is not None else sys.stderr, flush=True)
+                message = f"highway-client: {label}: waiting {wait:g} s (batch {index + 1})"
+                if bar is not None and hasattr(bar, "note"):
+                    bar.note(message)
+                else:
+                    print(message, file=err if err is not None else sys.stderr, flush=True)
                 sleep(wait)
             except errors.ServiceFaultError as exc:
                 raise BatchRefused(_refusal_message(exc, batch, index), exc) from exc

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from client import errors
+from client.render import console_for, is_terminal
 
-CLEAR = "\033[H\033[2J"
 EXIT_FAULT, EXIT_INTERRUPTED = 3, 130
 # Faults that no later refresh can cure (wrong highway, bad credentials, wrong role, bad
 # request): retrying them forever would hide the mistake.
@@ -32,7 +32,8 @@ def watch(
 
     A failed refresh (service unreachable, a fault) is shown and retried at the next tick,
     so a watch keeps running through a restart of the service."""
-    terminal = decorate and bool(getattr(out, "isatty", lambda: False)())
+    terminal = decorate and is_terminal(out)
+    screen = console_for(out) if terminal else None
     done = 0
     try:
         while iterations is None or done < iterations:
@@ -46,7 +47,10 @@ def watch(
             if decorate:
                 stamp = dt.datetime.now().strftime("%H:%M:%S")
                 text += f"\n\nrefreshed {stamp}, every {seconds:g} s; Ctrl-C to stop"
-                text = (CLEAR if terminal else ("\n" if done else "")) + text
+                if screen is not None:
+                    screen.clear()  # home and clear, through rich
+                elif done:
+                    text = "\n" + text
             out.write(text + "\n")
             out.flush()
             done += 1

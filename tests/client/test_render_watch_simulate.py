@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import sqlite3
 
 import pytest
+from rich.text import Text
 
 from client import HighwayClient
 from client.cli import main
 from client.models import DirectionTravelTime, SegmentTravelTime
-from client.render import COLOURS, format_travel_times, use_colour
+from client.render import format_travel_times, use_colour
 
 AT = dt.datetime(2026, 1, 15, 7, 30, tzinfo=dt.UTC)
 
@@ -52,11 +54,39 @@ def test_table_is_aligned_and_coloured_by_congestion() -> None:
     assert {header.index("STATUS"), rows[0].index("FREE"), rows[1].index("HEAVY"),
             rows[2].index("no data")} == {header.index("STATUS")}  # columns line up
     coloured = format_travel_times([_direction()], colour=True)
-    assert f"{COLOURS['HEAVY']}HEAVY" in coloured and f"{COLOURS['FREE']}FREE " in coloured
-    strip = coloured
-    for code in [*COLOURS.values(), "\033[0m", "\033[2m"]:
-        strip = strip.replace(code, "")
+    assert "\033[31mHEAVY" in coloured and "\033[32mFREE" in coloured  # rich's red, green
+    assert "\033[2mno data" in coloured  # stale: dim
+    strip = re.sub(r"\033\[[0-9;]*m", "", coloured).replace("\u2500", "-")
     assert [line.rstrip() for line in strip.splitlines()] == plain.splitlines()
+
+
+def test_highways_table_is_rich_and_plain_when_piped() -> None:
+    from client.models import HighwaySummary
+    from client.render import format_highways
+
+    text = format_highways([HighwaySummary("192", "US 192", ("EB", "WB"), 31.0, 12)])
+    header, rule, row = text.splitlines()
+    assert header.split() == ["ID", "NAME", "DIRECTIONS", "KM", "SEGMENTS"]
+    assert set(rule) == {"-"}
+    assert row.split() == ["192", "US", "192", "EB/WB", "31.0", "12"]
+    assert text.isascii()
+
+
+def test_console_respects_no_color_and_pipes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from client.render import console_for
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    tty = _Tty()
+    console_for(tty).print(Text("HEAVY", style="red"))
+    assert "\033[" in tty.getvalue()
+    pipe = io.StringIO()
+    console_for(pipe).print(Text("HEAVY", style="red"))
+    assert pipe.getvalue() == "HEAVY\n"
+    monkeypatch.setenv("NO_COLOR", "1")
+    no_colour = _Tty()
+    console_for(no_colour).print(Text("HEAVY", style="red"))
+    assert "\033[31m" not in no_colour.getvalue() and "HEAVY" in no_colour.getvalue()
 
 
 def test_piped_output_is_plain_and_json_is_json(open_server, capsys) -> None:
@@ -118,3 +148,37 @@ def test_watch_stops_on_permanent_fault_and_ctrl_c_is_130(open_server) -> None:
         raise client_errors.TransportError("cannot reach")
 
     assert watch(down, 0.01, io.StringIO(), iterations=2, sleep=lambda _s: None) == 0
+
+
+def test_report_progress_shows_rate_and_eta_on_a_terminal_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from client.upload import ProgressBar
+
+    monkeypatch.setenv("TERM", "xterm")
+    tty = _Tty()
+    bar = ProgressBar(tty, 10, 10_000, done=2, batch_size=1000)
+    for done in range(3, 8):
+        bar.update(done, done * 1000)
+    bar.note("highway-client: rate limited: waiting 3 s (batch 8)")
+    bar.close()
+    drawn = re.sub(r"\033\[[0-9;?]*[a-zA-Z]", "", tty.getvalue())
+    assert "7/10 batches, 7,000/10,000 rows" in drawn and "rows/s" in drawn
+    assert "ETA" in drawn and "rate limited: waiting 3 s" in drawn
+    pipe = io.StringIO()
+    plain = ProgressBar(pipe, 10, 10_000)
+    plain.update(5, 5000)
+    plain.note("highway-client: rate limited: waiting 3 s (batch 6)")
+    plain.close()
+    assert pipe.getvalue() == "highway-client: rate limited: waiting 3 s (batch 6)\n"
+
+
+def test_watch_clears_a_terminal_through_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    from client.watch import watch
+
+    monkeypatch.setenv("TERM", "xterm")
+    tty = _Tty()
+    assert watch(lambda: "frame", 0.01, tty, iterations=2, sleep=lambda _s: None) == 0
+    screen = tty.getvalue()
+    assert screen.count("\033[2J") == 2 and screen.count("frame") == 2  # home + clear, twice
+    assert "refreshed " in screen
