@@ -42,6 +42,9 @@ def normalize_datetimes(elements: Iterable[etree._Element], names: frozenset[str
     parser accepts neither, and Python's datetime holds only years 1-9999. Whitespace is
     trimmed, 24:00:00 becomes the next day's 00:00:00, and an unrepresentable year is
     refused with Client.ValueOutOfRange, so a schema-valid value never becomes soap:Server.
+    A zone offset becomes UTC (`Z`): Spyne 2.14 reads a negative offset with minutes wrongly
+    (`-05:30` as `-04:30`, `-00:30` as `+00:30`), which would store such an observation an
+    hour off; in UTC every binding path reads the same instant.
     """
     for element in elements:
         if element.tag not in names or element.text is None:
@@ -63,4 +66,24 @@ def normalize_datetimes(elements: Iterable[etree._Element], names: frozenset[str
                 raise ServiceFault(faults.CLIENT_VALUE_OUT_OF_RANGE,
                                    f"{name} is past 9999-12-31: {text[:40]!r}") from None
             text = f"{following.isoformat()}T00:00:00{zone or ''}"
+            year, month, day = following.isoformat().split("-")
+            hour = "00"
+        if zone and zone != "Z" and zone[1:] != "00:00":
+            text = _as_utc(name, text, (year, month, day, hour, minute, second), fraction, zone)
         element.text = text
+
+
+def _as_utc(name: str, text: str, fields: tuple[str, ...], fraction: str | None,
+            zone: str) -> str:
+    """`2026-01-15T07:30:00.25-05:30` -> `2026-01-15T13:00:00.25Z` (the fraction kept as
+    written, so its rounding stays the parser's)."""
+    year, month, day, hour, minute, second = (int(f) for f in fields)
+    local = dt.datetime(year, month, day, hour, minute, second)
+    offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    try:
+        utc = local - offset if zone[0] == "+" else local + offset
+    except OverflowError:
+        raise ServiceFault(faults.CLIENT_VALUE_OUT_OF_RANGE,
+                           f"{name} is outside 0001-9999 in UTC: {text[:40]!r}") from None
+    return (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+            f"{utc.second:02d}{fraction or ''}Z")

@@ -135,18 +135,23 @@ class OperationLoader:
                 domain.Observation(o.sensorId, o.segmentId, o.observedAt, float(o.speedKph))
                 for o in args[0]
             ]
-            try:
-                ctx.udc = await self._store.report(batch)
-            except InvalidObservation as exc:
-                code = (
-                    faults.CLIENT_UNKNOWN_SEGMENT
-                    if exc.kind == "unknown-segment"
-                    else faults.CLIENT_VALUE_OUT_OF_RANGE
-                )
-                raise ServiceFault(
-                    code, f"{exc} (batch refused, nothing stored)",
-                    detail={"observationIndex": str(exc.index)},
-                ) from None
+            ctx.udc = await report_batch(self._store, batch)
+
+
+async def report_batch(store: TrafficStore, batch: list[domain.Observation]) -> domain.ReportResult:
+    """Store one batch; a refused item becomes its fault (the same on every binding path)."""
+    try:
+        return await store.report(batch)
+    except InvalidObservation as exc:
+        code = (
+            faults.CLIENT_UNKNOWN_SEGMENT
+            if exc.kind == "unknown-segment"
+            else faults.CLIENT_VALUE_OUT_OF_RANGE
+        )
+        raise ServiceFault(
+            code, f"{exc} (batch refused, nothing stored)",
+            detail={"observationIndex": str(exc.index)},
+        ) from None
 
 
 def build_application(store: TrafficStore) -> Application:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 
 from soap_service.contract.limits import NetworkOutsideContract, check_network
@@ -21,7 +22,7 @@ from soap_service.settings import ServerSettings, duration_seconds
 from soap_service.settings_loader import ConfigError
 from soap_service.soap.response_cache import ResponseCache
 from soap_service.soap.runner import SpyneRunner
-from soap_service.soap.service import OperationLoader, build_application
+from soap_service.soap.service import OperationLoader, build_application, report_batch
 from soap_service.state.shared import open_state
 from soap_service.store import database, sample_network
 from soap_service.store.engines import open_engine
@@ -92,7 +93,8 @@ def build_service(
     store, conn = open_store(settings)
     # Read answers are reused while the data holds; the full request path still runs.
     cache = ResponseCache(store.answer_version)
-    runner = SpyneRunner(build_application(store), load=OperationLoader(store), cache=cache)
+    runner = SpyneRunner(build_application(store), load=OperationLoader(store), cache=cache,
+                         report=functools.partial(report_batch, store))
     parts: dict[str, Any] = {"reactor": reactor, "store_health": store.engine.health,
                              "response_cache": cache}  # cleared when the network changes
     accounts = AccountDirectory(store.engine, ttl_seconds=settings.core.accounts_cache_seconds)

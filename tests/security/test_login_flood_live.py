@@ -80,9 +80,17 @@ def test_wrong_password_flood_does_not_lock_out_a_legitimate_caller(server):
         for event in throttled.values():
             assert event.wait(20), "an attacker was never throttled"
         # A caller whose password is not cached, from another address, is served too.
-        other = rawhttp.connect(server.port, source="127.0.0.6")
-        bob = _call(other, _login("bob", PASSWORDS["bob"])).status
-        other.close()
+        # Hashes admitted before the throttle may still be running on a loaded machine: the
+        # hashing queue then answers 503 with Retry-After, which a client honours.
+        for _ in range(3):
+            other = rawhttp.connect(server.port, source="127.0.0.6")
+            answer = _call(other, _login("bob", PASSWORDS["bob"]))
+            other.close()
+            bob = answer.status
+            if bob != 503:
+                break
+            assert answer.faultcode == "soap:Server.Overloaded", answer.faultcode
+            time.sleep(float(answer.headers.get("retry-after", "1")))
         time.sleep(0.5)
         served += [_call(legit, _login("alice", PASSWORDS["alice"])).status for _ in range(20)]
     finally:
