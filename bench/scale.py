@@ -85,8 +85,10 @@ def _size(url: str, store: TrafficStore, loop: asyncio.AbstractEventLoop) -> int
     return int(row[0]) if row else 0
 
 
-def simulate_week(url: str, observations: int, *, progress: Callable[[str], None],
-                  loop: asyncio.AbstractEventLoop) -> tuple[TrafficStore, dict[str, Any], list[float]]:
+def simulate_week(
+    url: str, observations: int, *, progress: Callable[[str], None],
+    loop: asyncio.AbstractEventLoop,
+) -> tuple[TrafficStore, dict[str, Any], list[float]]:
     """Ingest `observations` spread over DAYS simulated days with a one-day retention."""
     conn = database.connect(url)
     try:
