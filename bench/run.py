@@ -60,6 +60,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny run for the test suite: 1 round of 1 s, few client calls")
+    parser.add_argument("--scale", action="store_true",
+                        help="only the scale benchmark of issue 14 (bench/scale.py): 1,000 "
+                        "highways, a simulated week with retention, SQLite and PostgreSQL")
+    parser.add_argument("--scale-observations", type=int, metavar="N",
+                        help="observations for --scale (default 10,000,000; --smoke: 20,000)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.rounds, args.duration, args.warmup, args.client_calls = 1, 1.0, 1.0, 50
@@ -89,9 +94,23 @@ def start_servers(keys: str, ctx: variants.Context) -> tuple[dict[str, Server], 
     return ordered, unavailable
 
 
+def _scale(args: argparse.Namespace) -> int:
+    """`--scale`: run bench/scale.py, print its table, write scale-latest.json."""
+    from bench import scale
+
+    result = scale.run(smoke=args.smoke, observations=args.scale_observations,
+                       progress=lambda line: print(line, file=sys.stderr, flush=True))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "scale-latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(scale.markdown(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 1 if any answer was wrong, 2 if wrk is missing."""
     args = parse_args(argv)
+    if args.scale:
+        return _scale(args)
     if not loadgen.available():
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2

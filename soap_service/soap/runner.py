@@ -140,14 +140,15 @@ class SpyneRunner:
             ctx = prepared.ctx or self._spyne_prepare(exchange.envelope)
             await self._load(ctx)
             return self._build(ctx)
-        cached, version = await cache.lookup(key)
-        if cached is not None:
-            exchange.notes["cache"] = "hit"
-            return cached
-        ctx = prepared.ctx or self._spyne_prepare(exchange.envelope)
-        await self._load(ctx)
-        body = self._build(ctx)
-        cache.put(key, body, version)
+
+        async def build() -> bytes:
+            ctx = prepared.ctx or self._spyne_prepare(exchange.envelope)
+            await self._load(ctx)
+            return self._build(ctx)
+
+        body, how = await cache.answer(key, build)
+        if how != "miss":
+            exchange.notes["cache"] = how
         return body
 
     def _render_report(self, accepted: int, duplicates: int) -> bytes:

@@ -84,6 +84,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX observations_by_time ON observations (observed_at_ms);
         """,
     ),
+    (
+        6,
+        "constant-cost reads: a covering index for the speed window, per-highway data versions",
+        """
+        CREATE INDEX observations_by_segment_time_speed
+            ON observations (segment_id, observed_at_ms, speed_kph);
+        DROP INDEX observations_by_segment_time;
+        CREATE TABLE highway_data_version (
+            highway_id TEXT PRIMARY KEY,
+            version    INTEGER NOT NULL
+        );
+        """,
+    ),
 ]
 
 # The same schema in PostgreSQL's types (BYTEA, DOUBLE PRECISION, BIGINT milliseconds).
@@ -163,6 +176,19 @@ POSTGRES_MIGRATIONS: list[tuple[int, str, str]] = [
         "observations by time (retention deletes the oldest in small chunks)",
         """
         CREATE INDEX observations_by_time ON observations (observed_at_ms);
+        """,
+    ),
+    (
+        6,
+        "constant-cost reads: a covering index for the speed window, per-highway data versions",
+        """
+        CREATE INDEX observations_by_segment_time_speed
+            ON observations (segment_id, observed_at_ms, speed_kph);
+        DROP INDEX observations_by_segment_time;
+        CREATE TABLE highway_data_version (
+            highway_id TEXT PRIMARY KEY,
+            version    BIGINT NOT NULL
+        );
         """,
     ),
 ]

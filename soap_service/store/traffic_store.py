@@ -94,12 +94,28 @@ _INSERT_OBSERVATION = (
 # machine compare it (one single-row read) before reusing an answer.
 _BUMP_VERSION = "UPDATE data_version SET version = version + 1 WHERE id = 1"
 _READ_VERSION = "SELECT version FROM data_version WHERE id = 1"
+# ... and, in the same transaction, the version of each highway the batch touched, so a
+# cached answer about another highway stays valid (soap/response_cache.py). Highways are
+# bumped in id order: two batches never wait on each other's rows in opposite orders.
+_BUMP_HIGHWAY = (
+    "INSERT INTO highway_data_version (highway_id, version) VALUES (?, 1)"
+    " ON CONFLICT (highway_id) DO UPDATE SET version = highway_data_version.version + 1"
+)
+_READ_HIGHWAY_VERSION = (
+    "SELECT COALESCE((SELECT version FROM highway_data_version WHERE highway_id = ?), 0)"
+)
 # Retention: the oldest expired observations, a few thousand per transaction, so a batch
 # being stored never waits long behind a delete (same SQL on both engines).
 _EXPIRE_CHUNK = (
     "DELETE FROM observations WHERE (sensor_id, observed_at_ms) IN ("
     " SELECT sensor_id, observed_at_ms FROM observations WHERE observed_at_ms < ?"
     " ORDER BY observed_at_ms LIMIT ?)"
+)
+# A segment's window through the covering index of migration 6 (segment, time, speed): one
+# snapshot, no table lookups. Same SQL on both engines.
+_WINDOW_ROWS = (
+    "SELECT segment_id, speed_kph, observed_at_ms FROM observations"
+    " WHERE segment_id IN ({placeholders}) AND observed_at_ms >= ?"
 )
 log = logging.getLogger("highway.store")
 
@@ -190,6 +206,17 @@ class TrafficStore:
         (the store's data version, the current second, the network version being served)."""
         return await self.data_version(), int(self._clock()), self._network.version
 
+    async def highway_data_version(self, highway_id: str) -> int:
+        """Changes whenever any process on any machine commits observations on this highway."""
+        row = await self.engine.fetchone(_READ_HIGHWAY_VERSION, (highway_id,))
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def highway_answer_version(self, highway_id: str) -> tuple[int, int, int]:
+        """Like `answer_version`, for answers about one highway only: (that highway's data
+        version, the current second, the network version being served)."""
+        return (await self.highway_data_version(highway_id), int(self._clock()),
+                self._network.version)
+
     async def travel_times(
         self, highway_id: str, direction: Direction | None = None
     ) -> list[DirectionTravelTime]:
@@ -199,21 +226,40 @@ class TrafficStore:
             raise UnknownDirection(f"{highway_id} {direction.value}")
         directions = [direction] if direction is not None else list(highway.directions)
         now = self.now()
-        since_ms = _to_ms(now - self._window)
         seg_ids = [s.id for d in directions for s in highway.segments[d]]
-        placeholders = ",".join("?" * len(seg_ids))
-        recent: dict[str, list[tuple[float, dt.datetime]]] = {}
-        rows = await self.engine.fetchall(
-            f"SELECT segment_id, speed_kph, observed_at_ms FROM observations"
-            f" WHERE segment_id IN ({placeholders}) AND observed_at_ms >= ?",
-            (*seg_ids, since_ms),
-        )
-        for seg_id, speed, at_ms in rows:
-            recent.setdefault(seg_id, []).append((float(speed), _from_ms(int(at_ms))))
+        summaries = await self.window_summaries(seg_ids, _to_ms(now - self._window))
         return [
-            traveltime.direction_travel_time(highway_id, d, highway.segments[d], recent, now)
+            traveltime.direction_from_summaries(
+                highway_id, d, highway.segments[d], summaries, now)
             for d in directions
         ]
+
+    async def window_summaries(
+        self, segment_ids: Sequence[str], since_ms: int
+    ) -> dict[str, traveltime.WindowSummary]:
+        """(median speed, latest observedAt) of each segment's observations since `since_ms`;
+        segments without one are absent. One index-only read; per row only a float and an
+        integer are kept (no datetime per row), one sort per segment in C."""
+        if not segment_ids:
+            return {}
+        placeholders = ",".join("?" * len(segment_ids))
+        rows = await self.engine.fetchall(
+            _WINDOW_ROWS.format(placeholders=placeholders), (*segment_ids, since_ms))
+        speeds: dict[str, list[float]] = {}
+        latest: dict[str, int] = {}
+        for seg_id, speed, at_ms in rows:
+            values = speeds.get(seg_id)
+            if values is None:
+                speeds[seg_id] = [speed]
+                latest[seg_id] = at_ms
+                continue
+            values.append(speed)
+            if at_ms > latest[seg_id]:
+                latest[seg_id] = at_ms
+        return {
+            seg_id: (traveltime.median_of_sorted(sorted(values)), _from_ms(int(latest[seg_id])))
+            for seg_id, values in speeds.items()
+        }
 
     def validate_batch(self, batch: Sequence[Observation]) -> None:
         """Raise InvalidObservation for the first item that cannot be stored."""
@@ -248,9 +294,13 @@ class TrafficStore:
             for o in batch
         ]
         # The same (sensor, moment) twice in one batch counts once: the key decides.
-        counts = await self.engine.transaction(
-            [(_INSERT_OBSERVATION, rows, True), (_BUMP_VERSION, (), False)]
-        )
+        segments = self._network.segments
+        touched = sorted({segments[o.segment_id].highway_id for o in batch})
+        counts = await self.engine.transaction([
+            (_INSERT_OBSERVATION, rows, True),
+            (_BUMP_HIGHWAY, [(hid,) for hid in touched], True),
+            (_BUMP_VERSION, (), False),
+        ])
         accepted = counts[0]
         return ReportResult(accepted=accepted, duplicates=len(rows) - accepted)
 

@@ -20,7 +20,7 @@ from soap_service.security.account_directory import AccountDirectory
 from soap_service.security.build import build_security_stages, is_loopback_host
 from soap_service.settings import ServerSettings, duration_seconds
 from soap_service.settings_loader import ConfigError
-from soap_service.soap.response_cache import ResponseCache
+from soap_service.soap.response_cache import ResponseCache, store_key_version
 from soap_service.soap.runner import SpyneRunner
 from soap_service.soap.service import OperationLoader, build_application, report_batch
 from soap_service.state.shared import open_state
@@ -92,7 +92,7 @@ def build_service(
     on (with --port 0 the settings do not know it), for the demo account's export line."""
     store, conn = open_store(settings)
     # Read answers are reused while the data holds; the full request path still runs.
-    cache = ResponseCache(store.answer_version)
+    cache = ResponseCache(store.answer_version, key_version=store_key_version(store))
     runner = SpyneRunner(build_application(store), load=OperationLoader(store), cache=cache,
                          report=functools.partial(report_batch, store))
     parts: dict[str, Any] = {"reactor": reactor, "store_health": store.engine.health,

@@ -151,14 +151,19 @@ def test_malformed_rows_are_reported_by_line_and_nothing_is_sent(
     assert stored(open_server.db_path) == (0, 0)
 
 
-def test_unknown_segment_is_refused_before_sending(open_server, tmp_path: Path, capsys) -> None:
+def test_unknown_segment_is_refused_by_the_service_with_its_line(
+    open_server, tmp_path: Path, capsys
+) -> None:
     csv_file = write_csv(tmp_path / "obs.csv", 15)
     lines = csv_file.read_text().splitlines()
     lines[12] = lines[12].replace("192-EB-02", "192-XX-99")
     csv_file.write_text("\n".join(lines) + "\n")
-    assert report(open_server, str(csv_file), "--batch-size", "5") == 2
-    assert "line 13: unknown segment '192-XX-99'" in capsys.readouterr().err
-    assert stored(open_server.db_path) == (0, 0)
+    # Segment ids are checked by the service (no read per highway first): the batch holding
+    # line 13 is refused whole, the batches before it are stored, the upload can resume.
+    assert report(open_server, str(csv_file), "--batch-size", "5") == 3
+    err = capsys.readouterr().err
+    assert "line 13: the service refused the batch" in err and "UnknownSegment" in err
+    assert stored(open_server.db_path) == (10, 10)
 
 
 @pytest.mark.parametrize("size", ["0", "1001"])

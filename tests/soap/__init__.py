@@ -1,0 +1,1 @@
+"""Tests of the SOAP layer (soap_service/soap)."""
