@@ -9,7 +9,7 @@ import pytest
 from soap_service import faults
 from soap_service.core.exchange import Reply
 from soap_service.faults import ServiceFault
-from soap_service.ratelimit.inflight import DebugOperationDelay, InFlightLimit, InFlightRelease
+from soap_service.ratelimit.inflight import InFlightLimit, InFlightRelease
 from tests.ratelimit.conftest import make_exchange, run
 
 
@@ -45,17 +45,6 @@ def test_excess_gets_503_immediately_and_slots_are_released() -> None:
         assert sorted(results) == ["ok", "ok", "overloaded", "overloaded", "overloaded"]
         assert cap.in_flight == 0 and cap.shed_count == 3
         assert await request() == "ok"
-
-    run(scenario())
-
-
-def test_debug_delay_does_not_block_the_loop() -> None:
-    async def scenario() -> None:
-        delay = DebugOperationDelay(0.2)
-        held = asyncio.ensure_future(delay(make_exchange()))
-        await asyncio.sleep(0)
-        assert not held.done()  # the loop runs on while the delayed exchange waits
-        await held
 
     run(scenario())
 
