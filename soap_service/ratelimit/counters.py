@@ -128,8 +128,3 @@ class Counter:
             self._resets.clear()
         self._resets[key] = reset_at
         return count, reset_at
-
-    async def clear(self, item: RateLimitItem, *identifiers: str) -> None:
-        """Forget the counter (tests and admin tools)."""
-        self._resets.pop(item.key_for(*identifiers), None)
-        await self._limiter.clear(item, *identifiers)
