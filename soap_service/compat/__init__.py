@@ -2,7 +2,7 @@
 
 Each module here names one library, checks at import that the installed version is inside the
 range it was tested with (failing with a clear message otherwise), and is the only place that
-touches that library's private names. tests/core/test_compat.py checks every internal relied on.
+touches that library's private names. tests/compat/test_compat.py checks every internal relied on.
 """
 
 from __future__ import annotations

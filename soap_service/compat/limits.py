@@ -1,6 +1,6 @@
 """limits' private sweep scheduler of its async memory storage, fenced in one place.
 
-Relied on (tested in tests/core/test_compat.py): `limits.aio.storage.MemoryStorage` calls its
+Relied on (tested in tests/compat/test_compat.py): `limits.aio.storage.MemoryStorage` calls its
 name-mangled `__schedule_expiry()` (so `_MemoryStorage__schedule_expiry` from a subclass) after
 each hit, and that coroutine starts a task sweeping every key. `ThrottledSweepMemoryStorage`
 lets subclasses decide, in `should_sweep()`, whether a sweep starts at all.

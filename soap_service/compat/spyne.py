@@ -2,7 +2,7 @@
 
 Spyne's `process_request` (spyne/server/_base.py) calls the operation and wraps *every*
 exception into a Fault; the runner wants its own faults and bugs to reach the pipeline, so it
-runs the same steps without the catch-all. Relied on (tested in tests/core/test_compat.py):
+runs the same steps without the catch-all. Relied on (tested in tests/compat/test_compat.py):
 - `Application.call_wrapper(ctx)` returns the operation's result;
 - `ctx.descriptor.out_message._type_info` (private) lists the response's parts: a response
   with at most one part is passed on wrapped in a list, as process_request does;

@@ -1,6 +1,6 @@
 """Twisted's HTTPChannel internals that the front door and the drain rely on, in one place.
 
-Relied on (tested in tests/core/test_compat.py):
+Relied on (tested in tests/compat/test_compat.py):
 - `HTTPChannel._send100Continue()`: overridden so a refused request is never invited to send
   its body (FrontDoorChannel).
 - `HTTPChannel._handlingRequest`: True while a request is being answered; the channel then only

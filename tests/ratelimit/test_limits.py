@@ -179,7 +179,7 @@ def test_client_key() -> None:
 
 def test_memory_storage_sweeps_at_most_once_a_second() -> None:
     """SweepingMemoryStorage throttles limits' private sweep scheduler (the hook itself is
-    checked in tests/core/test_compat.py), so a flood of keys does not scan on every hit."""
+    checked in tests/compat/test_compat.py), so a flood of keys does not scan on every hit."""
     from soap_service.compat.limits import ThrottledSweepMemoryStorage
     from soap_service.ratelimit.counters import SweepingMemoryStorage
 
