@@ -6,7 +6,9 @@ tests/client/test_compat.py):
 - zeep's `ServiceProxy._binding_options["address"]`: the endpoint a service proxy posts to
   (zeep offers no public accessor);
 - http.client's `HTTPConnection._send_output()` hook and its `_buffer`, the list of request
-  and header lines `putrequest`/`putheader` collected (typeshed leaves both out).
+  and header lines `putrequest`/`putheader` collected (typeshed leaves both out);
+- requests' `Response._content`: a Response built by hand gets its body there (requests'
+  own adapters and test tools do the same; there is no public setter).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from importlib.metadata import version
 from typing import Any
 
 ZEEP_TESTED = ((4, 2), (4, 4))  # lowest supported, first unsupported (major, minor)
+REQUESTS_TESTED = ((2, 20), (3, 0))
 PYTHON_TESTED = ((3, 11), (3, 14))
 
 
@@ -37,12 +40,18 @@ def _check(name: str, found: str, tested: tuple[tuple[int, int], tuple[int, int]
 
 
 _check("zeep", version("zeep"), ZEEP_TESTED)
+_check("requests", version("requests"), REQUESTS_TESTED)
 _check("Python", f"{sys.version_info[0]}.{sys.version_info[1]}", PYTHON_TESTED)
 
 
 def service_address(service: Any) -> str:
     """The endpoint address of a zeep service proxy (`client.service` or `bind(...)`)."""
     return str(service._binding_options["address"])
+
+
+def set_body(response: Any, content: bytes) -> None:
+    """Give a hand-built requests.Response its (already read) body."""
+    response._content = content
 
 
 class OneWriteConnection(http.client.HTTPConnection):

@@ -19,7 +19,7 @@ import urllib.request
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from client.compat import OneWriteConnection
+from client.compat import OneWriteConnection, set_body
 
 # A stale kept-alive connection (closed by the server while idle) fails like this on reuse.
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
@@ -100,7 +100,7 @@ def _response(url: str, answer: http.client.HTTPResponse, content: bytes) -> req
     for name, value in answer.getheaders():
         headers[name] = f"{headers[name]}, {value}" if name in headers else value  # as requests
     response.headers = headers
-    response._content = content  # noqa: SLF001 - the documented way to preload a body
+    set_body(response, content)
     response.url = url
     response.encoding = requests.utils.get_encoding_from_headers(response.headers)
     return response

@@ -1,12 +1,18 @@
-"""limits' private sweep scheduler of its async memory storage, fenced in one place.
+"""limits' internals the rate limiter relies on, fenced in one place.
 
-Relied on (tested in tests/compat/test_compat.py): `limits.aio.storage.MemoryStorage` calls its
-name-mangled `__schedule_expiry()` (so `_MemoryStorage__schedule_expiry` from a subclass) after
-each hit, and that coroutine starts a task sweeping every key. `ThrottledSweepMemoryStorage`
-lets subclasses decide, in `should_sweep()`, whether a sweep starts at all.
+Relied on (tested in tests/compat/test_compat.py):
+- `limits.aio.storage.MemoryStorage` calls its name-mangled `__schedule_expiry()` (so
+  `_MemoryStorage__schedule_expiry` from a subclass) after each hit, and that coroutine starts
+  a task sweeping every key. `ThrottledSweepMemoryStorage` lets subclasses decide, in
+  `should_sweep()`, whether a sweep starts at all.
+- The async `RedisStorage`'s undocumented `bridge`: `prefixed_key(key)` (the Redis key limits
+  uses), `lua_incr_expire.sha` and `SCRIPT_INCR_EXPIRE` (the fixed-window script), which
+  ratelimit/redis_storage.py sends through the shared batcher.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from limits.aio.storage import MemoryStorage
 
@@ -29,3 +35,16 @@ class ThrottledSweepMemoryStorage(MemoryStorage):
     async def _MemoryStorage__schedule_expiry(self) -> None:  # overrides the private hook
         if self.should_sweep():
             await getattr(super(), SCHEDULE_EXPIRY)()
+
+
+def redis_key(storage: Any, key: str) -> str:
+    """The Redis key limits' async RedisStorage uses for a counter key (its prefix added)."""
+    return str(storage.bridge.prefixed_key(key))
+
+
+def incr_expire_script(storage: Any) -> tuple[str, bytes]:
+    """SHA and source of the Lua script limits' async RedisStorage runs for `incr`
+    (INCRBY, then EXPIRE on a new window); the storage registered it on its client."""
+    bridge = storage.bridge
+    source = bridge.SCRIPT_INCR_EXPIRE
+    return str(bridge.lua_incr_expire.sha), source if isinstance(source, bytes) else source.encode()

@@ -103,7 +103,7 @@ class FrontDoorChannel(HTTPChannel):
         if not self.refused:
             getattr(super(), twisted_http.SEND_100_CONTINUE)()
 
-    def _respondToBadRequestAndDisconnect(self) -> None:
+    def _respondToBadRequestAndDisconnect(self) -> None:  # private hook: compat/twisted_http.py
         # Twisted's parser refused the framing; answer 400 with a fault body, not a bare 400.
         if self.refused:
             self._close_after_refusal()  # bad framing while draining a refused body
@@ -177,12 +177,14 @@ class FrontDoorChannel(HTTPChannel):
     def requestDone(self, request: Any) -> None:
         """Like HTTPChannel.requestDone, but while the send buffer is full the next pipelined
         request is held (not parsed, not answered) until `resumeProducing`."""
-        if self._waitingForTransport and self.persistent and request is self.requests[0]:
+        if (twisted_http.waiting_for_transport(self) and self.persistent
+                and request is self.requests[0]):
             del self.requests[0]
             self._held = True  # still "handling a request": new bytes are only buffered
-            if self._savedTimeOut:
+            idle = twisted_http.saved_idle_timeout(self)
+            if idle:
                 # The idle timeout runs while held: a peer that never reads is dropped.
-                self.setTimeout(self._savedTimeOut)
+                self.setTimeout(idle)
             return
         super().requestDone(request)
         self._pause_if_backlogged()
@@ -192,7 +194,7 @@ class FrontDoorChannel(HTTPChannel):
         self._held = False
         twisted_http.set_handling_request(self, False)
         data = twisted_http.take_pipelined(self)
-        if not self._waitingForTransport:
+        if not twisted_http.waiting_for_transport(self):
             self._network().resumeProducing()
         self.setLineMode(data)  # parses (and may start) the buffered pipelined requests
         self._pause_if_backlogged()
@@ -200,14 +202,14 @@ class FrontDoorChannel(HTTPChannel):
 
     def _network(self) -> Any:
         """The transport as a push producer (typed Any: zope interfaces confuse mypy)."""
-        return self._networkProducer
+        return twisted_http.network_producer(self)
 
     def _pause_if_backlogged(self) -> None:
         # HTTPChannel.requestDone resumes reading before replaying the buffered pipelined
         # requests; if the next one is in progress and enough is still buffered, stay paused,
         # or every request would add one more socket read to the buffer.
         if twisted_http.handling_request(self) and self.transport is not None:
-            if twisted_http.buffered_pipelined_bytes(self) > self._optimisticEagerReadSize:
+            if twisted_http.buffered_pipelined_bytes(self) > twisted_http.eager_read_size(self):
                 self._network().pauseProducing()
 
     # --- half-close -----------------------------------------------------------------------------

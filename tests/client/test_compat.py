@@ -48,3 +48,13 @@ def test_one_write_connection_sends_head_and_body_together() -> None:
     other.sock = sock = _Socket()
     other.request("POST", "/soap", body=iter([b"a", b"b"]), headers={"Content-Length": "2"})
     assert sock.writes[1:] == [b"a", b"b"]
+
+
+def test_a_hand_built_response_serves_the_body_it_was_given() -> None:
+    import requests
+
+    response = requests.Response()
+    response.status_code = 200
+    response.encoding = "utf-8"
+    compat.set_body(response, "<é/>".encode())
+    assert response.content == "<é/>".encode() and response.text == "<é/>"

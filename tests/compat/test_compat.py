@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 import pytest
 from spyne import Application, MethodContext, ServiceBase, Unicode, rpc
@@ -69,6 +70,46 @@ def test_twisted_100_continue_hook_writes_the_interim_answer() -> None:
     transport.clear()
     getattr(channel, twisted_http.SEND_100_CONTINUE)()  # the hook FrontDoorChannel overrides
     assert transport.value().startswith(b"HTTP/1.1 100 Continue\r\n")
+
+
+def test_twisted_flow_control_internals() -> None:
+    site = server.Site(_Hold())
+    site.protocol = HTTPChannel
+    site.timeOut = 30
+    channel = site.buildProtocol(None)
+    transport = StringTransport()
+    channel.makeConnection(transport)
+    assert twisted_http.network_producer(channel) is transport
+    assert twisted_http.eager_read_size(channel) > 0
+    channel.dataReceived(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")  # held by the resource
+    assert twisted_http.saved_idle_timeout(channel) == 30  # suspended while handling
+    assert not twisted_http.waiting_for_transport(channel)
+    channel.pauseProducing()  # what the transport calls when its send buffer is full
+    assert twisted_http.waiting_for_transport(channel)
+    channel.resumeProducing()
+    assert not twisted_http.waiting_for_transport(channel)
+
+
+def test_twisted_bad_framing_goes_through_the_overridable_hook() -> None:
+    channel, transport = _channel()
+    called: list[bool] = []
+    setattr(channel, twisted_http.RESPOND_BAD_REQUEST, lambda: called.append(True))
+    channel.dataReceived(b"BANANA\r\n")  # not a request line
+    assert called == [True] and transport.value() == b""  # the hook answers, Twisted does not
+
+
+def test_limits_redis_storage_key_and_script() -> None:
+    from limits.aio.storage import RedisStorage
+
+    async def scenario() -> None:
+        # Nothing listens on port 1: building the storage registers the script, sends nothing.
+        storage = RedisStorage("async+redis://127.0.0.1:1", implementation="redispy")
+        assert limits_compat.redis_key(storage, "k") == "LIMITS:k"
+        sha, source = limits_compat.incr_expire_script(storage)
+        assert sha == hashlib.sha1(source).hexdigest()
+        assert b"incrby" in source.lower() and b"expire" in source.lower()
+
+    asyncio.run(scenario())
 
 
 def test_twisted_asyncio_reactor_exposes_its_loop() -> None:
