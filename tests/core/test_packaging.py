@@ -67,3 +67,23 @@ def test_installed_packages_read_their_bundled_contract(tmp_path: Path) -> None:
     assert Path(server_copy) == target / "soap_service" / "contract" / "highway-traffic.wsdl"
     assert Path(client_copy) == target / "client" / "contract" / "highway-traffic.wsdl"
     assert Path(client_copy).read_bytes() == CHECKED_IN.read_bytes()
+
+
+def test_the_source_distribution_builds_a_wheel_with_the_contract(tmp_path: Path) -> None:
+    """The sdist carries wsdl/ and setup.py, so a wheel built from it bundles the contract."""
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from setuptools import build_meta; "
+         "build_meta.build_sdist(sys.argv[1])", str(tmp_path / "sdist")],
+        cwd=ROOT, check=True, capture_output=True, timeout=300,
+    )
+    (sdist,) = (tmp_path / "sdist").glob("highway_traffic-*.tar.gz")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path / "wheel"), str(sdist)],
+        check=True, capture_output=True, timeout=300,
+    )
+    (wheel,) = (tmp_path / "wheel").glob("highway_traffic-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        for bundled in ("client/contract/highway-traffic.wsdl",
+                        "soap_service/contract/highway-traffic.wsdl"):
+            assert archive.read(bundled) == CHECKED_IN.read_bytes()

@@ -65,3 +65,15 @@ def test_release_is_idempotent() -> None:
         assert cap.in_flight == 1
 
     run(scenario())
+
+
+def test_the_server_has_no_test_only_delay_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    """Tests hold requests in flight with tests/slow_server.py; production has no such knob."""
+    from soap_service.cli import build_parser
+    from soap_service.ratelimit.settings import RateLimitSettings
+
+    assert "debug_operation_delay" not in RateLimitSettings.__dataclass_fields__
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["serve", "--debug-operation-delay", "1"])
+    assert exited.value.code == 2
+    assert "--debug-operation-delay" in capsys.readouterr().err
