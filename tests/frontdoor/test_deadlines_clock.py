@@ -11,7 +11,7 @@ from twisted.web import resource, server
 
 from soap_service.frontdoor.channel import FrontDoorChannel
 from soap_service.frontdoor.http_layer import install_front_door
-from soap_service.frontdoor.refusal import ABORT_AFTER_SECONDS
+from soap_service.frontdoor.refusal import ABORT_AFTER_SECONDS, DRAIN_SECONDS
 from soap_service.frontdoor.settings import FrontDoorSettings
 from tests.frontdoor.rawhttp import post
 
@@ -130,3 +130,24 @@ def test_a_refused_peer_that_keeps_the_connection_open_is_aborted() -> None:
     assert _timed_out(transport) and not transport.aborted
     clock.advance(ABORT_AFTER_SECONDS + 0.1)
     assert transport.aborted
+
+
+def test_a_refused_body_is_drained_for_at_most_the_drain_window() -> None:
+    clock, channel, transport = _connect(max_body_bytes=1000, header_timeout=5.0,
+                                         idle_timeout=60.0)
+    request = post("/soap", b"x" * 5000)
+    head = request[: request.index(b"\r\n\r\n") + 4]
+    channel.dataReceived(head + b"x" * 1000)  # over the cap by Content-Length: 413 at once
+    assert transport.value().startswith(b"HTTP/1.1 413 ")
+    assert not transport.disconnecting  # still reading (and dropping) the rest of the body
+    clock.advance(DRAIN_SECONDS - 0.1)
+    assert not transport.disconnecting
+    clock.advance(0.2)  # the client never sent the rest: closed at the end of the window
+    assert transport.disconnecting
+
+
+def test_a_refused_body_sent_in_full_closes_the_connection_at_once() -> None:
+    _clock, channel, transport = _connect(max_body_bytes=1000, idle_timeout=60.0)
+    channel.dataReceived(post("/soap", b"x" * 5000))
+    assert transport.value().startswith(b"HTTP/1.1 413 ") and transport.disconnecting
+    assert transport.value().count(b"HTTP/1.1 ") == 1  # the drained body was never answered
