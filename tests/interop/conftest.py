@@ -78,7 +78,8 @@ def wrong_password_target(
 
 
 def access_records(log_text: str) -> list[tuple[str, str, str, str]]:
-    """(operation, outcome, principal, correlation id) per request in the server's access log.
+    """(operation, outcome, principal, correlation id) per SOAP request in the server's access
+    log (the access log also has a line for every GET, e.g. the peer fetching ?wsdl: skipped).
 
     outcome is "ok" or the fault code without its prefix. Both log formats are read: JSON
     lines from the `highway.access` logger, and the older `op=... outcome=...` lines.
@@ -90,7 +91,7 @@ def access_records(log_text: str) -> list[tuple[str, str, str, str]]:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if entry.get("logger") != "highway.access":
+            if entry.get("logger") != "highway.access" or entry.get("method") in ("GET", "HEAD"):
                 continue
             code = entry.get("fault_code")
             records.append((entry.get("operation") or "-",
