@@ -18,9 +18,9 @@ import sys
 from importlib.metadata import version
 from typing import Any
 
-ZEEP_TESTED = ((4, 2), (4, 4))  # lowest supported, first unsupported (major, minor)
-REQUESTS_TESTED = ((2, 20), (3, 0))
-PYTHON_TESTED = ((3, 11), (3, 14))
+ZEEP_TESTED = ((4, 3), (4, 4))  # lowest supported, first unsupported (major, minor)
+REQUESTS_TESTED = ((2, 34), (3, 0))
+PYTHON_TESTED = ((3, 11), (3, 12))  # setup.cfg: python_requires
 
 
 class UnsupportedVersion(ImportError):

@@ -18,7 +18,8 @@ from limits.aio.storage import MemoryStorage
 
 from soap_service.compat import require
 
-LIMITS_VERSION = require("limits", "5.0", "5.9")
+TESTED_RANGE = ("5.8", "5.9")  # lowest tested, first untested
+LIMITS_VERSION = require("limits", *TESTED_RANGE)
 
 SCHEDULE_EXPIRY = "_MemoryStorage__schedule_expiry"  # MemoryStorage.__schedule_expiry, mangled
 if not callable(getattr(MemoryStorage, SCHEDULE_EXPIRY, None)):  # pragma: no cover

@@ -13,7 +13,7 @@ from client.client import bundled_wsdl_path
 
 def test_version_outside_the_tested_range_fails_with_the_range() -> None:
     compat._check("zeep", "4.3.3", compat.ZEEP_TESTED)
-    with pytest.raises(compat.UnsupportedVersion, match=r"zeep 5\.0\.1 .*>= 4\.2, < 4\.4"):
+    with pytest.raises(compat.UnsupportedVersion, match=r"zeep 5\.0\.1 .*>= 4\.3, < 4\.4"):
         compat._check("zeep", "5.0.1", compat.ZEEP_TESTED)
 
 
@@ -58,3 +58,15 @@ def test_a_hand_built_response_serves_the_body_it_was_given() -> None:
     response.encoding = "utf-8"
     compat.set_body(response, "<é/>".encode())
     assert response.content == "<é/>".encode() and response.text == "<é/>"
+
+
+def test_the_pinned_zeep_is_inside_the_fenced_range() -> None:
+    import configparser
+
+    from tests.conftest import ROOT
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    (pin,) = [line.split("==", 1)[1] for line in
+              config["options"]["install_requires"].splitlines() if line.strip().startswith("zeep==")]
+    compat._check("zeep", pin, compat.ZEEP_TESTED)

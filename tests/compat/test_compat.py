@@ -166,3 +166,21 @@ def test_spyne_call_and_serialize_runs_the_operation_without_the_catch_all() -> 
     assert ctx.in_error is None
     answer = spyne_compat.call_and_serialize(app, spyne_server, ctx)
     assert b"EchoResponse" in answer and b">ABC<" in answer
+
+
+def test_the_pinned_versions_are_inside_the_fenced_ranges() -> None:
+    """setup.cfg's exact pins and the compat modules' tested ranges agree."""
+    import configparser
+
+    from tests.conftest import ROOT
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    pins = dict(
+        line.strip().split("==", 1)
+        for line in config["options"]["install_requires"].splitlines()
+        if "==" in line
+    )
+    for name, module in (("twisted[tls]", twisted_http), ("limits", limits_compat),
+                         ("spyne", spyne_compat)):
+        require(name.split("[")[0], *module.TESTED_RANGE, installed=pins[name])
