@@ -67,6 +67,6 @@ def test_the_pinned_zeep_is_inside_the_fenced_range() -> None:
 
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
-    (pin,) = [line.split("==", 1)[1] for line in
-              config["options"]["install_requires"].splitlines() if line.strip().startswith("zeep==")]
+    lines = config["options"]["install_requires"].splitlines()
+    (pin,) = [line.split("==", 1)[1] for line in lines if line.strip().startswith("zeep==")]
     compat._check("zeep", pin, compat.ZEEP_TESTED)
