@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 # Only what the installed package needs (see .dockerignore); lxml and xmlsec come as wheels
 # built against the same libxml2, so no compiler or -dev packages are needed.
-COPY setup.cfg pyproject.toml README.md ./
+COPY setup.cfg setup.py MANIFEST.in pyproject.toml README.md ./
 COPY soap_service ./soap_service
 COPY client ./client
 COPY wsdl ./wsdl

@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 class AsyncHighwayTransport(zeep.transports.AsyncTransport):
     """zeep's httpx transport that remembers, per task, the status and headers of the last POST
-    (zeep's Fault carries neither; see STACK_NOTES)."""
+    (zeep's Fault carries neither)."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         # zeep's own __init__ would also open a sync httpx.Client for remote WSDLs; the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
@@ -32,8 +33,12 @@ DEFAULT_RETRY = RetryPolicy()
 
 @functools.cache
 def bundled_wsdl_path() -> str:
-    """Filesystem path of the contract shipped inside this package."""
-    return str(resources.files(__package__).joinpath("contract", WSDL_FILE))
+    """Filesystem path of the contract: the copy the build put in this package (an installed
+    wheel), else the checked-in wsdl/ of the source tree (a checkout, an editable install)."""
+    bundled = resources.files(__package__).joinpath("contract", WSDL_FILE)
+    if bundled.is_file():
+        return str(bundled)
+    return str(Path(__file__).resolve().parents[1] / "wsdl" / WSDL_FILE)
 
 
 def zeep_settings() -> zeep.Settings:

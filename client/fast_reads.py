@@ -18,6 +18,7 @@ from typing import Any
 
 from lxml import etree
 
+from client.compat import service_address
 from client.models import DirectionTravelTime, HighwaySummary, SegmentTravelTime
 
 TNS = "urn:highway-traffic:v1"
@@ -137,7 +138,7 @@ class FastRead:
         self._answer_tag = _t(f"{name}Response")
         self._schema = _schema(wsdl_path)
         self._parameters = PARAMETERS[name]
-        self._address = service._binding_options["address"]  # noqa: SLF001
+        self._address = service_address(service)
         self._action = f'"{TNS}/{name}"'  # the binding's soapAction, quoted as zeep sends it
 
     def _request(self, kwargs: dict[str, Any]) -> etree._Element:

@@ -14,8 +14,9 @@ from client.direct_http import DirectPoster
 class HighwayTransport(zeep.transports.Transport):
     """A zeep Transport that remembers, per thread, the status and headers of the last POST.
 
-    zeep raises a Fault without the HTTP status or Retry-After (see STACK_NOTES); the client
-    reads them from here to build its exceptions and quota information.
+    zeep raises its Fault without the answer's HTTP status or headers (Retry-After, RateLimit-*);
+    the client reads them from `last_status` and `last_headers` to build its exceptions and
+    quota information.
     """
 
     def __init__(
@@ -50,5 +51,6 @@ class HighwayTransport(zeep.transports.Transport):
 
     @property
     def last_headers(self) -> dict[str, str]:
-        """Response headers of this thread's last POST (case-insensitive copy)."""
+        """Response headers of this thread's last POST: a plain dict with the names as the
+        server spelled them (readers compare them lowercased)."""
         return getattr(self._local, "headers", {})

@@ -2,8 +2,9 @@
 X.509 signature (RSA-SHA256, SHA-256 digests, exclusive C14N) to an outgoing envelope.
 
 Each object has zeep's `apply(envelope, headers)` / `verify(envelope)` interface, so it can be
-passed as `zeep.Client(wsse=...)` or used on a bare lxml envelope. Pass several mechanisms as
-one `SecurityChain` (zeep calls `verify` on the object it was given, which a list lacks).
+passed as `zeep.Client(wsse=...)` or used on a bare lxml envelope. Several mechanisms go in
+one `zeep.wsse.Compose` (applied in order; zeep calls `verify` on the object it was given,
+which a plain list lacks).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, load_pem_private_key
 from lxml import etree
 from xmlsec import constants as xc
+from zeep.wsse import Compose
 
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
@@ -229,22 +231,6 @@ class X509Signer(_Mechanism):
         return envelope, headers
 
 
-class SecurityChain(_Mechanism):
-    """Several mechanisms applied in order, as one zeep `wsse` object."""
-
-    def __init__(self, *mechanisms: _Mechanism) -> None:
-        self.mechanisms = mechanisms
-
-    def __repr__(self) -> str:
-        return f"SecurityChain{self.mechanisms!r}"
-
-    def apply(self, envelope: etree._Element, headers: Headers) -> tuple[etree._Element, Headers]:
-        """Apply every mechanism in order."""
-        for mechanism in self.mechanisms:
-            envelope, headers = mechanism.apply(envelope, headers)
-        return envelope, headers
-
-
 def build_wsse(
     *,
     username: str | None = None,
@@ -252,7 +238,7 @@ def build_wsse(
     digest: bool = False,
     cert: str | None = None,
     key: str | None = None,
-) -> SecurityChain | None:
+) -> Compose | None:
     """The zeep `wsse` object for HighwayClient's options, or None when none is given."""
     mechanisms: list[_Mechanism] = []
     if username is not None:
@@ -265,5 +251,5 @@ def build_wsse(
         raise ValueError("cert= and key= go together")
     if cert is not None and key is not None:
         mechanisms.append(X509Signer.from_files(cert, key))  # adds the Timestamp it signs
-    return SecurityChain(*mechanisms) if mechanisms else None
+    return Compose(mechanisms) if mechanisms else None
 

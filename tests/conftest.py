@@ -65,12 +65,18 @@ def start_server(
     db: Path | None = None,
     startup_timeout: float = 30.0,
     preexec_fn: Callable[[], None] | None = None,
+    operation_delay: float | None = None,
 ) -> RunningServer:
-    """Start `python -m soap_service serve` on 127.0.0.1 with a free port; wait until it listens."""
+    """Start `python -m soap_service serve` on 127.0.0.1 with a free port; wait until it listens.
+
+    With `operation_delay`, every operation first waits that many seconds (tests/slow_server.py),
+    to hold requests in flight."""
     db_path = db or workdir / "highway.db"
     index = len(list(workdir.glob("server-*.log")))
     log_path = workdir / f"server-{index}.log"
-    command = [sys.executable, "-m", "soap_service", "serve", "--host", "127.0.0.1",
+    launcher = ["-m", "soap_service"] if operation_delay is None else [
+        "-m", "tests.slow_server", str(operation_delay)]
+    command = [sys.executable, *launcher, "serve", "--host", "127.0.0.1",
                "--port", "0", "--db", str(db_path), *args]
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log_path, "wb") as log:
@@ -94,8 +100,8 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
     started: list[RunningServer] = []
 
     def factory(*args: str, env: dict[str, str] | None = None, db: Path | None = None,
-                ) -> RunningServer:
-        server = start_server(tmp_path, *args, env=env, db=db)
+                operation_delay: float | None = None) -> RunningServer:
+        server = start_server(tmp_path, *args, env=env, db=db, operation_delay=operation_delay)
         started.append(server)
         return server
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
+from pathlib import Path
 
 from lxml import etree
 
@@ -13,10 +14,19 @@ WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 
 
+def wsdl_path() -> Path:
+    """The contract file: the copy the build put in this package (an installed wheel), else
+    the checked-in wsdl/ of the source tree (a checkout or an editable install; setup.py)."""
+    bundled = resources.files(__package__).joinpath(WSDL_FILE)
+    if bundled.is_file():
+        return Path(str(bundled))
+    return Path(__file__).resolve().parents[2] / "wsdl" / WSDL_FILE
+
+
 @functools.cache
 def wsdl_bytes() -> bytes:
-    """The contract exactly as checked in (bundled as package data)."""
-    return resources.files(__package__).joinpath(WSDL_FILE).read_bytes()
+    """The contract exactly as checked in."""
+    return wsdl_path().read_bytes()
 
 
 def _parse(data: bytes) -> etree._Element:

@@ -12,8 +12,6 @@ class Stage(Protocol):
     to refuse it. Stages run in the order the pipeline lists them and must not block the
     reactor (anything slow is awaited)."""
 
-    name: str
-
     async def __call__(self, exchange: Exchange) -> None:
         """Inspect (and annotate) the exchange, or raise ServiceFault."""
         ...

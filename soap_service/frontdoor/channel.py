@@ -25,6 +25,7 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.web.http import HTTPChannel
 from zope.interface import implementer
 
+from soap_service.compat import twisted_http
 from soap_service.core.observers import ReplyExit
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.refusal import (
@@ -75,7 +76,8 @@ class FrontDoorChannel(HTTPChannel):
         if self.refused:
             self._drain(data)
             return
-        if self._header_call is None and self._body_call is None and not self._handlingRequest:
+        if (self._header_call is None and self._body_call is None
+                and not twisted_http.handling_request(self)):
             self._arm_header_deadline()
         super().dataReceived(data)
 
@@ -96,12 +98,12 @@ class FrontDoorChannel(HTTPChannel):
             return
         super().allContentReceived()
 
-    def _send100Continue(self) -> None:
+    def _send100Continue(self) -> None:  # Twisted's private hook: see compat/twisted_http.py
         # Never invite the body of a request that was just refused (413 on Content-Length).
         if not self.refused:
-            super()._send100Continue()
+            getattr(super(), twisted_http.SEND_100_CONTINUE)()
 
-    def _respondToBadRequestAndDisconnect(self) -> None:
+    def _respondToBadRequestAndDisconnect(self) -> None:  # private hook: compat/twisted_http.py
         # Twisted's parser refused the framing; answer 400 with a fault body, not a bare 400.
         if self.refused:
             self._close_after_refusal()  # bad framing while draining a refused body
@@ -175,12 +177,14 @@ class FrontDoorChannel(HTTPChannel):
     def requestDone(self, request: Any) -> None:
         """Like HTTPChannel.requestDone, but while the send buffer is full the next pipelined
         request is held (not parsed, not answered) until `resumeProducing`."""
-        if self._waitingForTransport and self.persistent and request is self.requests[0]:
+        if (twisted_http.waiting_for_transport(self) and self.persistent
+                and request is self.requests[0]):
             del self.requests[0]
-            self._held = True  # _handlingRequest stays True: new bytes are only buffered
-            if self._savedTimeOut:
+            self._held = True  # still "handling a request": new bytes are only buffered
+            idle = twisted_http.saved_idle_timeout(self)
+            if idle:
                 # The idle timeout runs while held: a peer that never reads is dropped.
-                self.setTimeout(self._savedTimeOut)
+                self.setTimeout(idle)
             return
         super().requestDone(request)
         self._pause_if_backlogged()
@@ -188,10 +192,9 @@ class FrontDoorChannel(HTTPChannel):
 
     def _release_held(self) -> None:
         self._held = False
-        self._handlingRequest = False
-        data = b"".join(self._dataBuffer)
-        self._dataBuffer = []
-        if not self._waitingForTransport:
+        twisted_http.set_handling_request(self, False)
+        data = twisted_http.take_pipelined(self)
+        if not twisted_http.waiting_for_transport(self):
             self._network().resumeProducing()
         self.setLineMode(data)  # parses (and may start) the buffered pipelined requests
         self._pause_if_backlogged()
@@ -199,14 +202,14 @@ class FrontDoorChannel(HTTPChannel):
 
     def _network(self) -> Any:
         """The transport as a push producer (typed Any: zope interfaces confuse mypy)."""
-        return self._networkProducer
+        return twisted_http.network_producer(self)
 
     def _pause_if_backlogged(self) -> None:
         # HTTPChannel.requestDone resumes reading before replaying the buffered pipelined
         # requests; if the next one is in progress and enough is still buffered, stay paused,
         # or every request would add one more socket read to the buffer.
-        if self._handlingRequest and self.transport is not None:
-            if sum(map(len, self._dataBuffer)) > self._optimisticEagerReadSize:
+        if twisted_http.handling_request(self) and self.transport is not None:
+            if twisted_http.buffered_pipelined_bytes(self) > twisted_http.eager_read_size(self):
                 self._network().pauseProducing()
 
     # --- half-close -----------------------------------------------------------------------------
@@ -223,7 +226,7 @@ class FrontDoorChannel(HTTPChannel):
     def _close_if_read_side_done(self) -> None:
         # A request still being handled (or held) closes the connection when it is done; an
         # incomplete request can never complete now, so it is dropped.
-        if not self._read_closed or self._handlingRequest or self._held:
+        if not self._read_closed or twisted_http.handling_request(self) or self._held:
             return
         if self.transport is not None and not getattr(self.transport, "disconnecting", False):
             self.loseConnection()

@@ -65,8 +65,9 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_filters() -> None:
-    """Silence envelope-dumping loggers (Spyne's and zeep's), rate-limit refusal lines, and put
-    a redacting filter on the root handlers.
+    """Turn off Spyne's invalid-request loggers (SILENCED), hold Spyne's and zeep's
+    document-dumping loggers at INFO (NO_DEBUG, CLIENT_NO_DEBUG), make our refusal loggers share
+    one token bucket (REFUSAL_LOGGERS), and put a redacting filter on the root handlers.
 
     Call after logging is configured (the filter goes on the handlers that exist then); the
     server and the client CLI both call it.

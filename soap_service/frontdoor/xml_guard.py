@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping
 from lxml import etree
 
 from soap_service import faults
+from soap_service.contract.contract import wsdl_bytes
 from soap_service.core.exchange import Exchange
 from soap_service.faults import ServiceFault, truncate_fragment
 from soap_service.frontdoor.envelope_rules import (
@@ -115,6 +116,4 @@ class XmlGuard:
 
 def contract_soap_actions() -> dict[str, str]:
     """The SOAPAction values the checked-in WSDL declares, with their request elements."""
-    from soap_service.contract.contract import wsdl_bytes  # the contract is the lead's module
-
     return soap_actions_from_wsdl(wsdl_bytes())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from soap_service.ratelimit.backend import LimitBackend
-from soap_service.ratelimit.inflight import DebugOperationDelay, InFlightLimit, InFlightRelease
+from soap_service.ratelimit.inflight import InFlightLimit, InFlightRelease
 from soap_service.ratelimit.rules import RuleSet, parse_limit, parse_rule
 from soap_service.ratelimit.settings import RateLimitSettings
 from soap_service.ratelimit.stages import IpRateLimit, PrincipalRateLimit
@@ -20,7 +20,6 @@ class RateLimiting:
     in_flight_release: InFlightRelease
     ip_limit: IpRateLimit | None  # None when --ip-rate-limit unlimited
     principal_limit: PrincipalRateLimit
-    debug_delay: DebugOperationDelay | None  # test-only; None unless configured
     backend: LimitBackend
     rules: RuleSet
 
@@ -33,12 +32,9 @@ class RateLimiting:
         return stages
 
     @property
-    def after_authorization(self) -> list[PrincipalRateLimit | DebugOperationDelay]:
-        """The per-principal limit (after the security stages), then the test-only delay."""
-        stages: list[PrincipalRateLimit | DebugOperationDelay] = [self.principal_limit]
-        if self.debug_delay is not None:
-            stages.append(self.debug_delay)
-        return stages
+    def after_authorization(self) -> list[PrincipalRateLimit]:
+        """The per-principal limit (after the security stages)."""
+        return [self.principal_limit]
 
 
 def build_rate_limiting(settings: RateLimitSettings, state: SharedState) -> RateLimiting:
@@ -53,10 +49,6 @@ def build_rate_limiting(settings: RateLimitSettings, state: SharedState) -> Rate
         in_flight_release=InFlightRelease(in_flight),
         ip_limit=IpRateLimit(backend, ip_item, strict_wsi_faults=strict) if ip_item else None,
         principal_limit=PrincipalRateLimit(backend, rules, strict_wsi_faults=strict),
-        debug_delay=(
-            DebugOperationDelay(settings.debug_operation_delay)
-            if settings.debug_operation_delay > 0 else None
-        ),
         backend=backend,
         rules=rules,
     )

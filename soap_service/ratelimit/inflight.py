@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from soap_service import faults
 from soap_service.core.exchange import Exchange, Reply
 from soap_service.core.observers import ExchangeObserver
@@ -16,12 +14,11 @@ RETRY_AFTER_SECONDS = 1
 class InFlightLimit:
     """Counts exchanges between this stage and their completion; refuses past `limit`.
 
-    The slot is released by `release(exchange)`, which is idempotent: the InFlightRelease
-    observer calls it when the pipeline decides the reply, and the HTTP resource should call it
-    in its finally-block too, so a cancelled exchange (client gone mid-await) cannot leak one.
-    Health checks do not go through the pipeline and are never counted."""
-
-    name = "in-flight-limit"
+    The slot is released by `release(exchange)` (idempotent, a no-op for an exchange that holds
+    none), which the InFlightRelease observer calls when the pipeline has decided the reply; the
+    pipeline decides one for every exchange, also when the client has gone meanwhile (its reply
+    is then not written). Only SOAP requests pass this stage: GET routes and health checks are
+    never counted."""
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
@@ -60,17 +57,3 @@ class InFlightRelease(ExchangeObserver):
     def completed(self, exchange: Exchange, reply: Reply, fault: ServiceFault | None) -> None:
         """See ExchangeObserver.completed."""
         self._limit.release(exchange)
-
-
-class DebugOperationDelay:
-    """TEST ONLY (--debug-operation-delay): waits, without blocking the reactor, before the
-    operation, so tests can hold requests in flight. Assembly adds it only when the delay > 0."""
-
-    name = "debug-operation-delay"
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    async def __call__(self, exchange: Exchange) -> None:
-        """Sleep on the event loop."""
-        await asyncio.sleep(self.seconds)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any, cast
+from typing import Any
 
 from limits.aio.storage import RedisStorage
 from redis.exceptions import NoScriptError
 
+from soap_service.compat import limits as limits_compat
 from soap_service.state.batcher import RedisBatcher
 
 
@@ -25,12 +26,10 @@ class BatchedRedisStorage(RedisStorage):
         super().__init__(uri, implementation="redispy", **options)
         self._batcher = batcher
         # limits registered the script on its client; we only need its SHA and source.
-        script = self.bridge.lua_incr_expire  # type: ignore[attr-defined]
-        self._incr_sha: str = script.sha
-        self._incr_source: bytes = self.bridge.SCRIPT_INCR_EXPIRE
+        self._incr_sha, self._incr_source = limits_compat.incr_expire_script(self)
 
     def _key(self, key: str) -> str:
-        return cast(str, self.bridge.prefixed_key(key))
+        return limits_compat.redis_key(self, key)
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """INCRBY and, on a new window, EXPIRE: limits' incr_expire script, by SHA."""

@@ -6,7 +6,7 @@ import dataclasses
 import urllib.parse
 
 from soap_service.ratelimit.rules import DEFAULT_IP_LIMIT, DEFAULT_RULES, parse_limit, parse_rule
-from soap_service.settings_fields import float_between, positive_int, setting
+from soap_service.settings_fields import positive_int, setting
 from soap_service.state.replay import DEFAULT_REPLAY_ENTRIES
 
 STRATEGIES = ("fixed-window", "moving-window", "sliding-window-counter")
@@ -102,11 +102,4 @@ class RateLimitSettings:
         False,
         flag="--strict-wsi-faults",
         help="send the Client.RateLimited fault with HTTP 500 (WS-I Basic Profile) instead of 429",
-    )
-    debug_operation_delay: float = setting(
-        0.0,
-        flag="--debug-operation-delay",
-        parse=float_between(0.0, 30.0, "seconds"),
-        help="TEST ONLY: wait this many seconds (without blocking) before each operation, to "
-        "exercise the in-flight cap; never set in production",
     )

@@ -84,8 +84,6 @@ class _Limiter:
 class IpRateLimit(_Limiter):
     """Per client IP, before parsing and authentication: floods are refused before XML work."""
 
-    name = "ip-rate-limit"
-
     def __init__(
         self, backend: LimitBackend, limit: RateLimitItem, *, strict_wsi_faults: bool = False
     ) -> None:
@@ -100,8 +98,6 @@ class IpRateLimit(_Limiter):
 
 class PrincipalRateLimit(_Limiter):
     """Per principal and operation, after authorization, using the most specific rule."""
-
-    name = "principal-rate-limit"
 
     def __init__(
         self, backend: LimitBackend, rules: RuleSet, *, strict_wsi_faults: bool = False

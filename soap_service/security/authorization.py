@@ -12,8 +12,6 @@ from soap_service.security.wss_stage import NOTE_SECURITY_HEADER
 class AuthorizationStage:
     """Refuses callers without a principal (when required) or without the operation's role."""
 
-    name = "authorization"
-
     def __init__(self, require_authentication: bool = True) -> None:
         self._require = require_authentication
 

@@ -17,8 +17,6 @@ class ClientCertificateStage:
     presented credentials do not authenticate the caller as one principal.
     """
 
-    name = "mtls-identity"
-
     def __init__(self, accounts: AccountLookup) -> None:
         self._accounts = accounts
 

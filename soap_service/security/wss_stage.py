@@ -64,8 +64,6 @@ def _unique_ids(envelope: etree._Element) -> dict[str, etree._Element]:
 class WsSecurityStage:
     """Verifies the wsse:Security header (Timestamp, UsernameToken, X.509 Signature)."""
 
-    name = "ws-security"
-
     def __init__(
         self,
         usernames: UsernameTokenVerifier,

@@ -73,12 +73,6 @@ def parse_datetime(text: str) -> datetime.datetime | None:
     return value.astimezone(datetime.UTC)
 
 
-def format_datetime(value: datetime.datetime) -> str:
-    """xsd:dateTime in UTC with milliseconds and a Z, as WSS stacks write Created/Expires."""
-    utc = value.astimezone(datetime.UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
 def element_ids(root: etree._Element) -> dict[str, list[etree._Element]]:
     """Every id value in the document and the elements that carry it."""
     found: dict[str, list[etree._Element]] = {}

@@ -16,6 +16,7 @@ from spyne.model.fault import Fault
 from spyne.server import ServerBase
 
 from soap_service import domain, faults
+from soap_service.compat import spyne as spyne_compat
 from soap_service.contract.contract import schema_element
 from soap_service.core.exchange import Exchange
 from soap_service.faults import ServiceFault, truncate_fragment
@@ -160,23 +161,13 @@ class SpyneRunner:
             f"<t:segmentId>x</t:segmentId><t:observedAt>{now}</t:observedAt>"
             "<t:speedKph>1</t:speedKph></t:observation></t:ReportObservations>"
             "</s:Body></s:Envelope>")
-        ctx = self._spyne_prepare(request)
-        ctx.out_object = [accepted, duplicates]
-        ctx.protocol = ctx.outprot_ctx
-        self._server.get_out_string(ctx)
-        return b"".join(ctx.out_string)
+        return spyne_compat.serialize(self._server, self._spyne_prepare(request),
+                                      [accepted, duplicates])
 
     def _build(self, ctx: Any) -> bytes:
         """Run the operation and let Spyne serialize its answer (the expensive part)."""
-        descriptor = ctx.descriptor
         # Spyne's process_request, minus its catch-all: our faults and bugs go to the pipeline.
-        out = self._app.call_wrapper(ctx)
-        if len(descriptor.out_message._type_info) <= 1:
-            out = [out]
-        ctx.out_object = out
-        ctx.protocol = ctx.outprot_ctx
-        self._server.get_out_string(ctx)
-        return b"".join(ctx.out_string)
+        return spyne_compat.call_and_serialize(self._app, self._server, ctx)
 
 
 def _body_of(envelope: Any) -> Any:

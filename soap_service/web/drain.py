@@ -16,6 +16,8 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 
+from soap_service.compat import twisted_http
+
 log = logging.getLogger("highway.server")
 
 POLL_SECONDS = 0.02
@@ -31,13 +33,12 @@ def is_idle(channel: Any) -> bool:
 
     Twisted's HTTPChannel appends a Request to `requests` as soon as a request line is
     parsed and removes it once the response is finished; a partial request line sits in the
-    LineReceiver buffer. Pipelined bytes received during a request sit in `_dataBuffer`.
+    LineReceiver buffer, pipelined bytes received during a request in the channel's pipelining
+    buffer (both read through compat/twisted_http.py).
     """
     if getattr(channel, "requests", None):
         return False
-    if getattr(channel, "_buffer", b"") or getattr(channel, "_dataBuffer", None):
-        return False
-    return True
+    return not twisted_http.has_partial_input(channel)
 
 
 class Drainer:

@@ -13,6 +13,7 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.web import server
 
+from soap_service.compat import twisted_http
 from soap_service.core.exchange import TransportInfo
 from soap_service.core.observers import ReplyExit
 from soap_service.frontdoor.connection_caps import ConnectionCaps
@@ -237,7 +238,7 @@ def _install_signal_handlers(reactor: Any, reloader: Reloader) -> None:
     def hangup() -> None:
         reloader.reload()
 
-    loop = getattr(reactor, "_asyncioEventloop", None)
+    loop = twisted_http.asyncio_loop(reactor)
     if loop is not None:
         loop.add_signal_handler(signal.SIGTERM, stop, signal.SIGTERM)
         loop.add_signal_handler(signal.SIGINT, stop, signal.SIGINT)

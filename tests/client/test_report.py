@@ -80,7 +80,7 @@ def test_server_killed_mid_upload_then_resumed(server_factory, tmp_path: Path) -
     csv_file = write_csv(tmp_path / "obs.csv", 60)
     progress = Path(str(csv_file) + ".progress")
     # Each operation waits 0.3 s, so the upload is still running when the server is killed.
-    server = server_factory("--no-require-auth", "--debug-operation-delay", "0.3")
+    server = server_factory("--no-require-auth", operation_delay=0.3)
     upload = subprocess.Popen(
         [sys.executable, "-m", "client", "--url", server.url, "--timeout", "5", "report",
          str(csv_file), "--batch-size", "10"],

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "soap_service"
 LAYERS: tuple[frozenset[str], ...] = (
     # Shared interfaces and facts with no dependency on anything of ours above them.
     frozenset({"core", "domain", "faults", "traveltime", "periodic", "settings_fields",
-               "__version__", "contract"}),
+               "__version__", "contract", "compat"}),
     # The front door, shared state and the database.
     frozenset({"frontdoor", "state", "store"}),
     # Rate limits (also used by the login-failure throttle in security).

@@ -1,5 +1,8 @@
 """The HTTP layer on a real Site (harness process): body cap, no form parsing, deadlines,
-idle timeout, connection caps, and refusals that carry SOAP faults."""
+idle timeout, connection caps, and refusals that carry SOAP faults.
+
+The deadlines are tested on Twisted's Clock in test_deadlines_clock.py; here one live test per
+deadline (header, body, idle) checks them over a real socket."""
 
 from __future__ import annotations
 
@@ -104,22 +107,6 @@ def test_silent_connection_gets_408_at_the_header_deadline(harness):
     assert answer is not None and answer.status == 408
     assert answer.faultcode == "soap:Client.RequestTimeout"
     assert 0.5 < time.monotonic() - started < 8
-
-
-def test_trickled_headers_get_408_although_bytes_keep_coming(harness):
-    # Each byte would reset an idle timeout; the header deadline does not move.
-    site = harness(header_timeout=1.0, idle_timeout=30.0)
-    sock = connect(site.port)
-    started = time.monotonic()
-    parts: list[bytes | float] = []
-    for byte in b"POST /soap HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40:
-        parts.extend([bytes([byte]), 0.1])
-    send_all(sock, parts)
-    answer = read_response(sock)
-    sock.close()
-    assert answer is not None and answer.status == 408
-    assert time.monotonic() - started < 8
-    _ok(site.port)
 
 
 def test_slow_body_gets_408_at_the_body_deadline(harness):

@@ -1,7 +1,7 @@
 """The checked-in WSDL against the WS-I Basic Profile 1.1 rules for document/literal SOAP 1.1.
 
-tests/core/test_contract.py already checks the copies, the Spyne model, that the schema
-compiles, and that every portType operation is documented; this module adds the rest.
+tests/contract/test_contract.py already checks the one contract file, the Spyne model, that
+the schema compiles, and that every portType operation is documented; this module adds the rest.
 Rule numbers (Rnnnn) are WS-I Basic Profile 1.1's.
 """
 

@@ -20,7 +20,7 @@ from lxml import etree
 from client import HighwayClient, Observation
 from soap_service.ops import board, contract_docs, fault_table, samples
 from soap_service.store.traffic_store import open_traffic_store
-from tests.core.test_contract_bounds import generated_network, write_network
+from tests.contract.test_contract_bounds import generated_network, write_network
 from tests.soap_helpers import request
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

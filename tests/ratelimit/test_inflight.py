@@ -9,7 +9,7 @@ import pytest
 from soap_service import faults
 from soap_service.core.exchange import Reply
 from soap_service.faults import ServiceFault
-from soap_service.ratelimit.inflight import DebugOperationDelay, InFlightLimit, InFlightRelease
+from soap_service.ratelimit.inflight import InFlightLimit, InFlightRelease
 from tests.ratelimit.conftest import make_exchange, run
 
 
@@ -49,17 +49,6 @@ def test_excess_gets_503_immediately_and_slots_are_released() -> None:
     run(scenario())
 
 
-def test_debug_delay_does_not_block_the_loop() -> None:
-    async def scenario() -> None:
-        delay = DebugOperationDelay(0.2)
-        held = asyncio.ensure_future(delay(make_exchange()))
-        await asyncio.sleep(0)
-        assert not held.done()  # the loop runs on while the delayed exchange waits
-        await held
-
-    run(scenario())
-
-
 def test_release_is_idempotent() -> None:
     async def scenario() -> None:
         cap = InFlightLimit(1)
@@ -76,3 +65,15 @@ def test_release_is_idempotent() -> None:
         assert cap.in_flight == 1
 
     run(scenario())
+
+
+def test_the_server_has_no_test_only_delay_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    """Tests hold requests in flight with tests/slow_server.py; production has no such knob."""
+    from soap_service.cli import build_parser
+    from soap_service.ratelimit.settings import RateLimitSettings
+
+    assert "debug_operation_delay" not in RateLimitSettings.__dataclass_fields__
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["serve", "--debug-operation-delay", "1"])
+    assert exited.value.code == 2
+    assert "--debug-operation-delay" in capsys.readouterr().err

@@ -177,12 +177,15 @@ def test_client_key() -> None:
     assert client_key("not-an-ip") == "not-an-ip"
 
 
-def test_memory_storage_sweep_override_still_hooks_limits() -> None:
-    """SweepingMemoryStorage overrides a private limits hook; a limits upgrade that renames it
-    must fail here rather than silently bring back the per-request full scan."""
-    from limits.aio.storage import MemoryStorage
-
+def test_memory_storage_sweeps_at_most_once_a_second() -> None:
+    """SweepingMemoryStorage throttles limits' private sweep scheduler (the hook itself is
+    checked in tests/compat/test_compat.py), so a flood of keys does not scan on every hit."""
+    from soap_service.compat.limits import ThrottledSweepMemoryStorage
     from soap_service.ratelimit.counters import SweepingMemoryStorage
 
-    assert hasattr(MemoryStorage, "_MemoryStorage__schedule_expiry")
-    assert "_MemoryStorage__schedule_expiry" in vars(SweepingMemoryStorage)
+    storage = SweepingMemoryStorage()
+    assert isinstance(storage, ThrottledSweepMemoryStorage)
+    assert storage.should_sweep() is True
+    assert storage.should_sweep() is False  # within the interval
+    storage._next_sweep = 0.0  # the interval has passed
+    assert storage.should_sweep() is True

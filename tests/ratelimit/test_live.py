@@ -73,7 +73,7 @@ def test_client_waits_out_retry_after(server_factory: Factory) -> None:
 
 def test_overload_excess_gets_503_at_once_and_health_answers(server_factory: Factory) -> None:
     server = server_factory("--no-require-auth", "--max-in-flight", "2",
-                            "--debug-operation-delay", "2", "--ip-rate-limit", "unlimited")
+                            "--ip-rate-limit", "unlimited", operation_delay=2)
     finished: list[int] = []
 
     def one() -> RawResponse:

@@ -16,7 +16,7 @@ import pytest
 from client import HighwayClient
 from soap_service.store.network_csv import CSV_HEADER
 from tests.conftest import ROOT, RunningServer, start_server
-from tests.core.test_contract_bounds import assert_valid_answer
+from tests.contract.test_contract_bounds import assert_valid_answer
 from tests.soap_helpers import TNS, envelope, request, travel_times_body
 from tests.store.test_network_live import import_network, wait_until
 
