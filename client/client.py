@@ -15,7 +15,7 @@ import zeep.exceptions
 from client import errors, fast_reads, operations
 from client.direct_http import DirectPoster, usable_for
 from client.fast_reads import FastRead
-from client.models import DirectionTravelTime, HighwaySummary, Observation, ReportResult
+from client.models import TNS, DirectionTravelTime, HighwaySummary, Observation, ReportResult
 from client.operations import Call, normalize_highway
 from client.options import TlsCert, Verify, resolve_options
 from client.plain_probe import plain_http_hint
@@ -24,7 +24,6 @@ from client.tls_session import configure_tls
 from client.transport import HighwayTransport
 from client.wsse import build_wsse
 
-TNS = "urn:highway-traffic:v1"
 BINDING = f"{{{TNS}}}HighwayTrafficSoapBinding"
 WSDL_FILE = "highway-traffic.wsdl"
 T = TypeVar("T")

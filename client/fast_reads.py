@@ -19,9 +19,8 @@ from typing import Any
 from lxml import etree
 
 from client.compat import service_address
-from client.models import DirectionTravelTime, HighwaySummary, SegmentTravelTime
+from client.models import TNS, DirectionTravelTime, HighwaySummary, SegmentTravelTime
 
-TNS = "urn:highway-traffic:v1"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP_BODY = f"{{{SOAP_ENV}}}Body"
 _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+# The contract's namespace (the client package ships the same WSDL; stated once here).
+TNS = "urn:highway-traffic:v1"
+
 
 @dataclasses.dataclass(frozen=True)
 class HighwaySummary:

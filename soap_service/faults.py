@@ -14,10 +14,12 @@ import secrets
 from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import escape
 
+from soap_service.contract.names import CONTRACT_NAMESPACE
+
 SOAP11_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-CONTRACT_NS = "urn:highway-traffic:v1"
+CONTRACT_NS = CONTRACT_NAMESPACE
 
 @dataclasses.dataclass(frozen=True)
 class FaultSpec:
@@ -29,6 +31,7 @@ class FaultSpec:
     status: int
     meaning: str
     category: str  # one of CATEGORIES
+    retry_after: int | None = None  # seconds a client should wait, when the code says "later"
 
 
 # request: the caller's message or data; http: refused before SOAP processing; auth:
@@ -49,11 +52,19 @@ LIMIT_SCOPES = (
 REGISTRY: dict[str, FaultSpec] = {}
 
 
-def _code(code: str, status: int, category: str, meaning: str) -> str:
+def _code(code: str, status: int, category: str, meaning: str,
+          retry_after: int | None = None) -> str:
     """Declare a fault code (once) and return it, for the module constant."""
     assert code not in REGISTRY and category in CATEGORIES, code
-    REGISTRY[code] = FaultSpec(code, status, meaning, category)
+    REGISTRY[code] = FaultSpec(code, status, meaning, category, retry_after)
     return code
+
+
+# The Retry-After policy: the waits below are declared with their codes; a limit that knows
+# when its window resets passes `retry_after=` instead. Overload clears in about a second (a
+# slot or a connection frees up); a dependency outage is re-probed every second or two.
+OVERLOAD_RETRY_SECONDS = 1
+UNAVAILABLE_RETRY_SECONDS = 2
 
 
 # SOAP 1.1 standard codes (soap: prefix), our dotted refinements of Client/Server, and the
@@ -116,7 +127,8 @@ CLIENT_UNSUPPORTED_MEDIA_TYPE = _code("soap:Client.UnsupportedMediaType", 415, "
                                       "not `text/xml`, a charset other than utf-8/utf-16 (none "
                                       "means utf-8), or a `Content-Encoding`")
 CLIENT_TOO_MANY_CONNECTIONS = _code("soap:Client.TooManyConnections", 503, "http",
-                                    "over `--max-connections-per-ip`")
+                                    "over `--max-connections-per-ip`",
+                                    retry_after=OVERLOAD_RETRY_SECONDS)
 WSSE_INVALID_SECURITY = _code(
     "wsse:InvalidSecurity", 500, "auth",
     "no credentials; a Basic Security Profile violation (duplicate or missing elements, no "
@@ -156,10 +168,10 @@ CLIENT_RATE_LIMITED = _code(
 SERVER_OVERLOADED = _code("soap:Server.Overloaded", 503, "limit",
                           "too many requests in flight (`--max-in-flight`) or connections open "
                           "(`--max-connections`), or the password-hashing queue is full; "
-                          "retry after `Retry-After`")
+                          "retry after `Retry-After`", retry_after=OVERLOAD_RETRY_SECONDS)
 SERVER_UNAVAILABLE = _code("soap:Server.Unavailable", 503, "server",
                            "the database or the replay cache cannot answer now (fail closed); "
-                           "retry after `Retry-After`")
+                           "retry after `Retry-After`", retry_after=UNAVAILABLE_RETRY_SECONDS)
 SERVER = _code("soap:Server", 500, "server",
                "an unexpected error; details only in the server log (quote the correlation id)")
 
@@ -194,6 +206,7 @@ class ServiceFault(Exception):
         detail: Mapping[str, str] | None = None,
         reason: str | None = None,
         label: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(code, message)
         spec = REGISTRY.get(code)
@@ -205,6 +218,10 @@ class ServiceFault(Exception):
         self.http_status = spec.status if http_status is None else http_status
         self.headers = tuple(headers)
         self.detail = dict(detail or {})
+        wait = spec.retry_after if retry_after is None else retry_after
+        if wait is not None:  # the header and the detail always agree
+            self.headers += (("Retry-After", str(wait)),)
+            self.detail["retryAfterSeconds"] = str(wait)
         self.reason = reason
         # The metric label: an AUTH_REASONS entry for an auth fault, a LIMIT_SCOPES entry for
         # a limit; None otherwise.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
+from soap_service.contract.names import OPERATIONS, READ_OPERATIONS
+
 ROLES = ("reader", "operator", "admin")
 
 # What each role may call; keyed by the Body's operation, never by SOAPAction.
 OPERATIONS_BY_ROLE: dict[str, frozenset[str]] = {
-    "reader": frozenset({"ListHighways", "GetTravelTimes"}),
-    "operator": frozenset({"ListHighways", "GetTravelTimes", "ReportObservations"}),
-    "admin": frozenset({"ListHighways", "GetTravelTimes", "ReportObservations"}),
+    "reader": READ_OPERATIONS,
+    "operator": frozenset(OPERATIONS),
+    "admin": frozenset(OPERATIONS),
 }
 
 

@@ -16,15 +16,12 @@ from soap_service.core.observers import ReplyExit
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.refusal import ABORT_AFTER_SECONDS, abort_if_connected, write_refusal
 
-RETRY_AFTER_SECONDS = "1"
-
 
 def too_many_from_peer() -> ServiceFault:
     """503 for a peer address that already holds its share of connections."""
     return ServiceFault(
         faults.CLIENT_TOO_MANY_CONNECTIONS,
         "Too many open connections from your address.",
-        headers=(("Retry-After", RETRY_AFTER_SECONDS),),
         reason="per-ip connection cap",
     )
 
@@ -34,7 +31,6 @@ def server_full() -> ServiceFault:
     return ServiceFault(
         faults.SERVER_OVERLOADED,
         "The service is at its connection limit; retry shortly.",
-        headers=(("Retry-After", RETRY_AFTER_SECONDS),),
         reason="total connection cap",
     )
 

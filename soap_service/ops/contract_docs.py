@@ -8,10 +8,11 @@ import functools
 from lxml import etree
 
 from soap_service.contract import contract
+from soap_service.contract.names import CONTRACT_NAMESPACE
 
 WSDL = contract.WSDL_NS
 XSD = contract.XSD_NS
-TNS = "urn:highway-traffic:v1"
+TNS = CONTRACT_NAMESPACE
 
 
 @dataclasses.dataclass(frozen=True)

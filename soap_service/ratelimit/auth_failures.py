@@ -31,7 +31,6 @@ from soap_service.ratelimit.stages import client_key
 
 T = TypeVar("T")
 MAX_TRACKED_KEYS = 100_000  # failure counters kept at most (oldest windows dropped first)
-HASH_QUEUE_RETRY_AFTER = 1
 AUTH_FAILURE_REASON = "auth-failure"  # fault.reason prefix, for the log
 HASH_QUEUE_REASON = "password hashing queue full"
 
@@ -93,8 +92,7 @@ def throttled(scope: str, retry_after: int) -> ServiceFault:
         faults.CLIENT_RATE_LIMITED,
         "Too many failed authentications; retry after the number of seconds in "
         "retryAfterSeconds.",
-        headers=(("Retry-After", str(retry_after)),),
-        detail={"retryAfterSeconds": str(retry_after)},
+        retry_after=retry_after,
         reason=f"{AUTH_FAILURE_REASON} {scope} limit",
         label=f"auth_failure_{scope}",
     )
@@ -105,8 +103,6 @@ def hashing_overloaded(in_use: int) -> ServiceFault:
     return ServiceFault(
         faults.SERVER_OVERLOADED,
         "The service is overloaded; retry after the number of seconds in Retry-After.",
-        headers=(("Retry-After", str(HASH_QUEUE_RETRY_AFTER)),),
-        detail={"retryAfterSeconds": str(HASH_QUEUE_RETRY_AFTER)},
         reason=f"{HASH_QUEUE_REASON} ({in_use} checks admitted)",
         label="password_hashing",
     )

@@ -8,7 +8,6 @@ from soap_service.core.observers import ExchangeObserver
 from soap_service.faults import ServiceFault
 
 NOTE_KEY = "in_flight_slot"  # exchange.notes[NOTE_KEY] is True while the exchange holds a slot
-RETRY_AFTER_SECONDS = 1
 
 
 class InFlightLimit:
@@ -34,8 +33,6 @@ class InFlightLimit:
             raise ServiceFault(
                 faults.SERVER_OVERLOADED,
                 "The service is overloaded; retry after the number of seconds in Retry-After.",
-                headers=(("Retry-After", str(RETRY_AFTER_SECONDS)),),
-                detail={"retryAfterSeconds": str(RETRY_AFTER_SECONDS)},
                 reason=f"{self.in_flight} requests in flight (limit {self.limit})",
                 label="in_flight",
             )

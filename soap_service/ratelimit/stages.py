@@ -68,13 +68,11 @@ class _Limiter:
         set_quota_headers(exchange, decision, now)
         if decision.allowed:
             return
-        retry_after = str(decision.reset_after(now))
         raise ServiceFault(
             faults.CLIENT_RATE_LIMITED,
             "Too many requests; retry after the number of seconds in retryAfterSeconds.",
             http_status=self._status,
-            headers=(("Retry-After", retry_after),),
-            detail={"retryAfterSeconds": retry_after},
+            retry_after=int(decision.reset_after(now)),
             reason=f"{what} limit {item} exceeded"
             + ("" if decision.shared else " (per-process)"),
             label=scope,

@@ -67,16 +67,10 @@ def message_expired(reason: str, *, why: str) -> ServiceFault:
     return wss_fault(faults.WSSE_MESSAGE_EXPIRED, reason, why=why)
 
 
-UNAVAILABLE_RETRY_SECONDS = 2
-
-
 def state_unavailable(reason: str) -> ServiceFault:
     """The replay cache cannot answer: fail closed, and tell the caller to retry later."""
     return ServiceFault(
         faults.SERVER_UNAVAILABLE,
         "The service is temporarily unable to verify requests; retry later.",
-        # Shared state recovers by itself (health probe with backoff); a short wait is enough.
-        headers=[("Retry-After", str(UNAVAILABLE_RETRY_SECONDS))],
-        detail={"retryAfterSeconds": str(UNAVAILABLE_RETRY_SECONDS)},
         reason=reason,
     )

@@ -22,8 +22,9 @@ from typing import Any
 from lxml import etree
 
 from soap_service import domain
+from soap_service.contract.names import CONTRACT_NAMESPACE
 
-TNS = "urn:highway-traffic:v1"
+TNS = CONTRACT_NAMESPACE
 OBSERVATION = f"{{{TNS}}}observation"
 _FIELDS = (f"{{{TNS}}}sensorId", f"{{{TNS}}}segmentId", f"{{{TNS}}}observedAt",
            f"{{{TNS}}}speedKph")

@@ -19,11 +19,13 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING
 
+from soap_service.contract.names import READ_OPERATIONS
+
 if TYPE_CHECKING:
     from soap_service.store.traffic_store import TrafficStore
 
 # Operations whose answer is a pure function of their arguments and the store's data.
-CACHEABLE_OPERATIONS = frozenset({"GetTravelTimes", "ListHighways"})
+CACHEABLE_OPERATIONS = READ_OPERATIONS
 # Keys are bounded by the contract (valid highway x direction), but a cap keeps a bug or a
 # huge network from growing the dict without limit.
 MAX_ENTRIES = 4096

@@ -18,6 +18,12 @@ from spyne.server import ServerBase
 from soap_service import domain, faults
 from soap_service.compat import spyne as spyne_compat
 from soap_service.contract.contract import schema_element
+from soap_service.contract.names import (
+    CONTRACT_NAMESPACE,
+    GET_TRAVEL_TIMES,
+    LIST_HIGHWAYS,
+    REPORT_OBSERVATIONS,
+)
 from soap_service.core.exchange import Exchange
 from soap_service.faults import ServiceFault, truncate_fragment
 from soap_service.soap.direct_report import NotDirect, ReportAnswer, bind_observations
@@ -25,15 +31,15 @@ from soap_service.soap.lexical import datetime_element_names, normalize_datetime
 from soap_service.soap.response_cache import CACHEABLE_OPERATIONS, Key, ResponseCache
 from soap_service.soap.service import OPERATIONS
 
-TNS = "urn:highway-traffic:v1"
+TNS = CONTRACT_NAMESPACE
 # Elements whose schema-valid text Spyne may not parse (24:00:00, whitespace): lexical.py.
 _DATETIME_NAMES = datetime_element_names(schema_element())
 _REQUEST_TAGS = {f"{{{TNS}}}{name}": name for name in OPERATIONS}
 _BODY_TAG = f"{{{NS_SOAP11_ENV}}}Body"
 # Parameters of the cacheable operations, in signature order (as Spyne passes them).
 _PARAMETERS: dict[str, tuple[str, ...]] = {
-    "ListHighways": (),
-    "GetTravelTimes": (f"{{{TNS}}}highway", f"{{{TNS}}}direction"),
+    LIST_HIGHWAYS: (),
+    GET_TRAVEL_TIMES: (f"{{{TNS}}}highway", f"{{{TNS}}}direction"),
 }
 assert set(_PARAMETERS) == CACHEABLE_OPERATIONS
 
@@ -129,7 +135,7 @@ class SpyneRunner:
         """Call the operation and serialize its response; ServiceFault passes through."""
         cache, key = self.cache, prepared.key
         if (self._report is not None and prepared.request is not None
-                and exchange.operation == "ReportObservations"):
+                and exchange.operation == REPORT_OBSERVATIONS):
             try:
                 batch = bind_observations(prepared.request)
             except NotDirect:

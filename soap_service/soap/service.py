@@ -13,6 +13,7 @@ from spyne import Application, ServiceBase, rpc
 from spyne.protocol.soap import Soap11
 
 from soap_service import domain, faults
+from soap_service.contract.names import OPERATIONS as CONTRACT_OPERATIONS
 from soap_service.faults import ServiceFault
 from soap_service.soap import types as t
 from soap_service.store.traffic_store import (
@@ -22,7 +23,7 @@ from soap_service.store.traffic_store import (
     UnknownHighway,
 )
 
-OPERATIONS = ("ListHighways", "GetTravelTimes", "ReportObservations")
+OPERATIONS = CONTRACT_OPERATIONS  # each is a method of the service below, by that name
 
 
 def _round(value: float) -> float:

@@ -9,7 +9,6 @@ from soap_service.core.errors import DependencyUnavailable
 from soap_service.faults import ServiceFault
 
 # How long a client is told to wait before retrying a request the database could not serve.
-RETRY_AFTER_SECONDS = "2"
 
 # SQLite result codes (sqlite3 exceptions' sqlite_errorname) that mean "the database cannot
 # do this now" (locked, full, read-only, unopenable, I/O, damaged), as opposed to a bug in
@@ -80,6 +79,5 @@ def unavailable_fault(exc: StoreUnavailable) -> ServiceFault:
     return ServiceFault(
         faults.SERVER_UNAVAILABLE,
         "The database is unavailable; retry after the number of seconds in Retry-After.",
-        headers=(("Retry-After", RETRY_AFTER_SECONDS),),
         reason=f"store: {exc.reason}",
     )
