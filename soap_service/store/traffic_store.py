@@ -38,16 +38,29 @@ class UnknownDirection(LookupError):
     """The highway exists but does not run in the requested direction."""
 
 
-@dataclasses.dataclass(frozen=True)
 class InvalidObservation(ValueError):
-    """One item of a batch cannot be stored; the whole batch is refused."""
+    """One item of a batch cannot be stored; the whole batch is refused.
 
-    index: int  # 1-based position in the batch, as integrators count
-    kind: str  # "unknown-segment" or "out-of-range"
-    message: str
+    A plain exception, not a frozen dataclass: Python sets `__traceback__` on an exception
+    that passes through a context manager, which a frozen dataclass refuses (the refusal
+    would then surface as FrozenInstanceError, a soap:Server)."""
+
+    def __init__(self, index: int, kind: str, message: str) -> None:
+        super().__init__(index, kind, message)
+        self.index = index  # 1-based position in the batch, as integrators count
+        self.kind = kind  # "unknown-segment" or "out-of-range"
+        self.message = message
 
     def __str__(self) -> str:
         return f"observation {self.index}: {self.message}"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, InvalidObservation)
+                and (self.index, self.kind, self.message) == (other.index, other.kind,
+                                                               other.message))
+
+    def __hash__(self) -> int:
+        return hash((self.index, self.kind, self.message))
 
 
 def _to_ms(moment: dt.datetime) -> int:
