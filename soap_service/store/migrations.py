@@ -97,6 +97,14 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        7,
+        "incremental speed windows: each stored row carries the data version of its batch",
+        """
+        ALTER TABLE observations ADD COLUMN batch_seq INTEGER;
+        CREATE INDEX observations_by_segment_batch ON observations (segment_id, batch_seq);
+        """,
+    ),
 ]
 
 # The same schema in PostgreSQL's types (BYTEA, DOUBLE PRECISION, BIGINT milliseconds).
@@ -189,6 +197,14 @@ POSTGRES_MIGRATIONS: list[tuple[int, str, str]] = [
             highway_id TEXT PRIMARY KEY,
             version    BIGINT NOT NULL
         );
+        """,
+    ),
+    (
+        7,
+        "incremental speed windows: each stored row carries the data version of its batch",
+        """
+        ALTER TABLE observations ADD COLUMN batch_seq BIGINT;
+        CREATE INDEX observations_by_segment_batch ON observations (segment_id, batch_seq);
         """,
     ),
 ]

@@ -28,6 +28,7 @@ from soap_service.domain import (
 )
 from soap_service.store import network_db
 from soap_service.store.engines import Engine
+from soap_service.store.speed_window import SegmentWindows
 
 
 class UnknownHighway(LookupError):
@@ -98,10 +99,13 @@ def load_network(conn: Any) -> Network:
     return Network.of(network_db.read_highways(conn), version)
 
 
+# Each row carries the data version its batch commits (bumped first in the same transaction):
+# the incremental speed windows (store/speed_window.py) ask only for rows above what they hold.
 _INSERT_OBSERVATION = (
     "INSERT INTO observations"
-    " (sensor_id, observed_at_ms, segment_id, speed_kph, received_at_ms)"
-    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sensor_id, observed_at_ms) DO NOTHING"
+    " (sensor_id, observed_at_ms, segment_id, speed_kph, received_at_ms, batch_seq)"
+    " VALUES (?, ?, ?, ?, ?, (SELECT version FROM data_version WHERE id = 1))"
+    " ON CONFLICT (sensor_id, observed_at_ms) DO NOTHING"
 )
 # Bumped in the same transaction as every batch: response caches of every process on every
 # machine compare it (one single-row read) before reusing an answer.
@@ -127,9 +131,16 @@ _EXPIRE_CHUNK = (
 # A segment's window through the covering index of migration 6 (segment, time, speed): one
 # snapshot, no table lookups. Same SQL on both engines.
 _WINDOW_ROWS = (
-    "SELECT segment_id, speed_kph, observed_at_ms FROM observations"
+    "SELECT segment_id, speed_kph, observed_at_ms, NULL FROM observations"
     " WHERE segment_id IN ({placeholders}) AND observed_at_ms >= ?"
+    " UNION ALL SELECT NULL, NULL, NULL, version FROM data_version WHERE id = 1"
 )
+# ... and later only the rows stored since (index of migration 7).
+_NEW_ROWS = (
+    "SELECT segment_id, speed_kph, observed_at_ms, batch_seq FROM observations"
+    " WHERE segment_id IN ({placeholders}) AND batch_seq > ?"
+)
+MAX_WINDOW_SETS = 4096  # segment sets (a highway, or one direction) whose windows are kept
 log = logging.getLogger("highway.store")
 
 
@@ -154,6 +165,7 @@ class TrafficStore:
         self._window = window
         self._clock = clock
         self._network = network
+        self._windows: dict[tuple[str, ...], SegmentWindows] = {}
         self.retention = retention
         # Everything accepted stays stored until it could no longer be accepted again, so a
         # resent observation is always found a duplicate: a retention shorter than the 7-day
@@ -251,28 +263,30 @@ class TrafficStore:
         self, segment_ids: Sequence[str], since_ms: int
     ) -> dict[str, traveltime.WindowSummary]:
         """(median speed, latest observedAt) of each segment's observations since `since_ms`;
-        segments without one are absent. One index-only read; per row only a float and an
-        integer are kept (no datetime per row), one sort per segment in C."""
+        segments without one are absent. The first read of a set of segments loads its window;
+        later reads fetch only rows stored since and expire the old (store/speed_window.py)."""
         if not segment_ids:
             return {}
-        placeholders = ",".join("?" * len(segment_ids))
-        rows = await self.engine.fetchall(
-            _WINDOW_ROWS.format(placeholders=placeholders), (*segment_ids, since_ms))
-        speeds: dict[str, list[float]] = {}
-        latest: dict[str, int] = {}
-        for seg_id, speed, at_ms in rows:
-            values = speeds.get(seg_id)
-            if values is None:
-                speeds[seg_id] = [speed]
-                latest[seg_id] = at_ms
-                continue
-            values.append(speed)
-            if at_ms > latest[seg_id]:
-                latest[seg_id] = at_ms
-        return {
-            seg_id: (traveltime.median_of_sorted(sorted(values)), _from_ms(int(latest[seg_id])))
-            for seg_id, values in speeds.items()
-        }
+        key = tuple(segment_ids)
+        windows = self._windows.get(key)
+        if windows is None or windows.network_version != self._network.version:
+            if len(self._windows) >= MAX_WINDOW_SETS:
+                self._windows.clear()
+            windows = self._windows[key] = SegmentWindows(key, self._network.version)
+        placeholders = ",".join("?" * len(key))
+        async with windows.lock:
+            if windows.seen is None or windows.since_ms is None or since_ms < windows.since_ms:
+                rows = await self.engine.fetchall(
+                    _WINDOW_ROWS.format(placeholders=placeholders), (*key, since_ms))
+                version = next(int(r[3]) for r in rows if r[0] is None)
+                windows.load(((r[0], r[1], r[2]) for r in rows if r[0] is not None),
+                             version, since_ms)
+            else:
+                rows = await self.engine.fetchall(
+                    _NEW_ROWS.format(placeholders=placeholders), (*key, windows.seen))
+                windows.add((r[0], float(r[1]), int(r[2]), int(r[3])) for r in rows)
+                windows.expire(since_ms)
+            return windows.summaries()
 
     def validate_batch(self, batch: Sequence[Observation]) -> None:
         """Raise InvalidObservation for the first item that cannot be stored."""
@@ -309,12 +323,14 @@ class TrafficStore:
         # The same (sensor, moment) twice in one batch counts once: the key decides.
         segments = self._network.segments
         touched = sorted({segments[o.segment_id].highway_id for o in batch})
+        # The version first: its row lock orders batches, so the version each row carries
+        # grows in commit order on both engines (what the speed windows rely on).
         counts = await self.engine.transaction([
+            (_BUMP_VERSION, (), False),
             (_INSERT_OBSERVATION, rows, True),
             (_BUMP_HIGHWAY, [(hid,) for hid in touched], True),
-            (_BUMP_VERSION, (), False),
         ])
-        accepted = counts[0]
+        accepted = counts[1]
         return ReportResult(accepted=accepted, duplicates=len(rows) - accepted)
 
     async def observation_count(self) -> int:
