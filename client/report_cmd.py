@@ -14,7 +14,7 @@ from typing import TextIO
 
 from client import errors
 from client.client import HighwayClient
-from client.observations_csv import MalformedFile, check_rows, read_rows, shifted
+from client.observations_csv import MalformedFile, Row, check_rows, read_rows, shifted
 from client.upload import (
     MAX_BATCH,
     PROGRESS_SUFFIX,
@@ -52,6 +52,28 @@ def _batch_size(text: str) -> int:
     return value
 
 
+def known_segments(client: HighwayClient) -> set[str] | None:
+    """Every segment id of the network (one read per highway), or None if it cannot be read.
+
+    Only asked for when the file already has a problem: a clean file is uploaded at once
+    (one call per batch), and the service checks its segment ids."""
+    try:
+        return {s.segment_id for h in client.list_highways()
+                for tt in client.travel_times(h.id) for s in tt.segments}
+    except errors.HighwayError:
+        return None
+
+
+def _all_problems(client: HighwayClient, rows: list[Row], now: dt.datetime,
+                  syntax: list[tuple[int, str]]) -> MalformedFile | None:
+    """Every problem of `rows` at once, unknown segment ids included when they can be read."""
+    try:
+        check_rows(rows, known_segments(client) or (), now, syntax)
+    except MalformedFile as exc:
+        return exc
+    return None
+
+
 def run_report(args: argparse.Namespace, client: HighwayClient, out: TextIO,
                err: TextIO | None = None) -> int:
     """Validate every row, then upload; returns the exit code."""
@@ -83,13 +105,14 @@ def run_report(args: argparse.Namespace, client: HighwayClient, out: TextIO,
     rows = shifted(rows, progress.shift_seconds) if progress.shift_seconds else rows
     batches = -(-len(rows) // progress.batch_size)
     try:
-        # Segment ids are the service's to check: ListHighways does not carry them, and one
-        # GetTravelTimes per highway would cost more than the upload of a small file. An
-        # unknown id is refused by the service (Client.UnknownSegment) with its line number;
-        # every local problem is still reported at once, before anything is sent.
+        # A clean file goes straight out (one call per batch): ListHighways does not carry
+        # segment ids, and one GetTravelTimes per highway would cost more than the upload.
+        # A file with a problem is not sent; its report then lists every problem at once,
+        # unknown segment ids included (that costs the reads, only in this case).
         check_rows(rows, (), now, syntax)
-    except MalformedFile as exc:
-        print(f"highway-client: {args.file}: {exc}", file=err)
+    except MalformedFile:
+        problems = _all_problems(client, rows, now, syntax)
+        print(f"highway-client: {args.file}: {problems}", file=err)
         return EXIT_USAGE
     bar = ProgressBar(err, batches, len(rows), done=min(progress.batches_done, batches),
                       batch_size=progress.batch_size)
@@ -99,6 +122,12 @@ def run_report(args: argparse.Namespace, client: HighwayClient, out: TextIO,
     except BatchRefused as exc:
         bar.close()
         print(f"highway-client: {exc}", file=err)
+        if exc.fault.code.endswith("Client.UnknownSegment"):
+            # Name every unknown id of what was not stored, not only the first, in this run.
+            left = rows[progress.batches_done * progress.batch_size:]
+            problems = _all_problems(client, left, now, [])
+            if problems is not None:
+                print(f"highway-client: {args.file}: {problems}", file=err)
         return EXIT_FAULT
     except (errors.TransportError, KeyboardInterrupt) as exc:
         bar.close()

@@ -166,6 +166,23 @@ def test_unknown_segment_is_refused_by_the_service_with_its_line(
     assert stored(open_server.db_path) == (10, 10)
 
 
+def test_every_unknown_segment_is_named_in_one_run(open_server, tmp_path: Path,
+                                                   capsys) -> None:
+    """The service refuses the first; the same run then names every other unknown id of what
+    was not stored (one pass over the file), so the operator fixes them all at once."""
+    csv_file = write_csv(tmp_path / "obs.csv", 30)
+    lines = csv_file.read_text().splitlines()
+    for index in (8, 17, 18, 29):  # lines 9, 18, 19, 30
+        lines[index] = lines[index].replace("192-EB-02", f"NOPE-{index}")
+    csv_file.write_text("\n".join(lines) + "\n")
+    assert report(open_server, str(csv_file), "--batch-size", "5") == 3
+    err = capsys.readouterr().err
+    assert "line 9: the service refused the batch" in err
+    for line, index in ((9, 8), (18, 17), (19, 18), (30, 29)):
+        assert f"line {line}: unknown segment 'NOPE-{index}'" in err, err
+    assert stored(open_server.db_path) == (5, 5)  # the batch before line 9
+
+
 @pytest.mark.parametrize("size", ["0", "1001"])
 def test_batch_size_is_at_most_1000(size: str, capsys) -> None:
     with pytest.raises(SystemExit):
