@@ -293,6 +293,22 @@ class PostgresEngine:
         result: list[int] = await self._run(True, job)
         return result
 
+    async def vacuum(self, table: str) -> None:
+        """VACUUM one table now (it cannot run inside a transaction), so the space of rows
+        just deleted is reused at once instead of when autovacuum gets to it."""
+        if not table.isidentifier():
+            raise ValueError(f"not a table name: {table!r}")
+
+        await self._open()
+        # Not through _run: maintenance may take longer than --db-timeout, and its failure
+        # says nothing about whether requests can be served (the health stays untouched).
+        async with self._pool.connection() as conn:
+            await conn.set_autocommit(True)
+            try:
+                await conn.execute(f"VACUUM {table}")
+            finally:
+                await conn.set_autocommit(False)
+
     async def ping(self, *, write: bool = False) -> None:
         """A trivial query (PostgreSQL reports a full disk on real writes)."""
         await self.fetchone("SELECT 1")

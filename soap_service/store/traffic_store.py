@@ -360,12 +360,21 @@ class TrafficStore:
 
     async def _vacuum(self, *, pages: int = 2000, max_steps: int = 200) -> None:
         """SQLite: hand freed pages back to the file system, `pages` per writer job (other
-        writes interleave); a file without incremental auto-vacuum keeps them for reuse."""
-        from soap_service.store.engines import SqliteEngine
+        writes interleave); a file without incremental auto-vacuum keeps them for reuse.
+        PostgreSQL: VACUUM the table, so new rows reuse the space at once (autovacuum alone
+        lags a steady delete-and-insert stream, and the table grows meanwhile)."""
+        from soap_service.store.engines import PostgresEngine, SqliteEngine
 
         engine = self.engine
+        if isinstance(engine, PostgresEngine):
+            try:
+                await engine.vacuum("observations")
+            except Exception as exc:  # noqa: BLE001 - maintenance: autovacuum remains
+                log.warning("retention: VACUUM observations failed (%s); autovacuum will "
+                            "reclaim the space later", exc)
+            return
         if not isinstance(engine, SqliteEngine):
-            return  # PostgreSQL: autovacuum makes the space reusable
+            return
 
         def step(conn: Any) -> int:
             if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) != 2:
