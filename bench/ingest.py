@@ -253,10 +253,10 @@ def run(workdir: Path, *, duration: float, server_cpus: str, wide_cpus: str,
         unavailable["PostgreSQL"] = str(exc)
     else:
         try:
-            for label, two in (("PostgreSQL, 1 process", False),
-                               ("PostgreSQL, 2 processes", True)):
+            for number, (label, two) in enumerate((("PostgreSQL, 1 process", False),
+                                                    ("PostgreSQL, 2 processes", True))):
                 try:
-                    url = postgres.create_database(f"bench{len(rows)}")
+                    url = postgres.create_database(f"bench{number}")
                     one(label, url, two)
                 except (RuntimeError, OSError) as exc:
                     unavailable[label] = str(exc).splitlines()[0][:200]

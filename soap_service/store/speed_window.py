@@ -14,11 +14,14 @@ sees a prefix of batches: all rows with `batch_seq <= V` for some V, none above.
 load reads the window and that V in one statement; later reads ask for `batch_seq > seen`.
 Rows are never changed after they are stored; retention deletes only rows older than any
 window; a new network version starts every window afresh.
+
+Concurrent reads need no lock (an asyncio lock would also tie the windows to one event loop):
+each query returns a complete prefix, `add` skips rows at or below `seen`, and `load` replaces
+everything with one consistent snapshot, so any order of overlapping updates ends the same.
 """
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import datetime as dt
 from collections.abc import Iterable, Sequence
@@ -34,7 +37,6 @@ class SegmentWindows:
     def __init__(self, segment_ids: Sequence[str], network_version: object) -> None:
         self.segment_ids = tuple(segment_ids)
         self.network_version = network_version
-        self.lock = asyncio.Lock()  # one update at a time: two could add the same rows twice
         self.seen: int | None = None  # the highest batch_seq already included; None: unloaded
         self.since_ms: int | None = None
         self._by_time: dict[str, list[tuple[int, float]]] = {s: [] for s in self.segment_ids}
@@ -70,8 +72,11 @@ class SegmentWindows:
         self.seen = newest
 
     def expire(self, since_ms: int) -> None:
-        """Drop the rows older than `since_ms` (the window only moves forward)."""
-        assert self.since_ms is not None and since_ms >= self.since_ms
+        """Drop the rows older than `since_ms` (the window only moves forward: a read that
+        computed an earlier `since_ms` while another moved it on gets the newer window)."""
+        assert self.since_ms is not None
+        if since_ms <= self.since_ms:
+            return
         self.since_ms = since_ms
         for seg_id, by_time in self._by_time.items():
             cut = bisect.bisect_left(by_time, (since_ms, float("-inf")))

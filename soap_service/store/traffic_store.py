@@ -274,19 +274,18 @@ class TrafficStore:
                 self._windows.clear()
             windows = self._windows[key] = SegmentWindows(key, self._network.version)
         placeholders = ",".join("?" * len(key))
-        async with windows.lock:
-            if windows.seen is None or windows.since_ms is None or since_ms < windows.since_ms:
-                rows = await self.engine.fetchall(
-                    _WINDOW_ROWS.format(placeholders=placeholders), (*key, since_ms))
-                version = next(int(r[3]) for r in rows if r[0] is None)
-                windows.load(((r[0], r[1], r[2]) for r in rows if r[0] is not None),
-                             version, since_ms)
-            else:
-                rows = await self.engine.fetchall(
-                    _NEW_ROWS.format(placeholders=placeholders), (*key, windows.seen))
-                windows.add((r[0], float(r[1]), int(r[2]), int(r[3])) for r in rows)
-                windows.expire(since_ms)
-            return windows.summaries()
+        if windows.seen is None or windows.since_ms is None or since_ms < windows.since_ms:
+            rows = await self.engine.fetchall(
+                _WINDOW_ROWS.format(placeholders=placeholders), (*key, since_ms))
+            version = next(int(r[3]) for r in rows if r[0] is None)
+            windows.load(((r[0], r[1], r[2]) for r in rows if r[0] is not None),
+                         version, since_ms)
+        else:
+            rows = await self.engine.fetchall(
+                _NEW_ROWS.format(placeholders=placeholders), (*key, windows.seen))
+            windows.add((r[0], float(r[1]), int(r[2]), int(r[3])) for r in rows)
+            windows.expire(since_ms)
+        return windows.summaries()
 
     def validate_batch(self, batch: Sequence[Observation]) -> None:
         """Raise InvalidObservation for the first item that cannot be stored."""
