@@ -72,7 +72,7 @@ class _Limiter:
             faults.CLIENT_RATE_LIMITED,
             "Too many requests; retry after the number of seconds in retryAfterSeconds.",
             http_status=self._status,
-            retry_after=int(decision.reset_after(now)),
+            retry_after=decision.reset_after(now),
             reason=f"{what} limit {item} exceeded"
             + ("" if decision.shared else " (per-process)"),
             label=scope,
