@@ -315,10 +315,13 @@ class TrafficStore:
         on any machine sharing the database -- counts as a duplicate."""
         self.validate_batch(batch)
         received = _to_ms(self.now())
-        rows = [
-            (o.sensor_id, _to_ms(o.observed_at), o.segment_id, float(o.speed_kph), received)
-            for o in batch
-        ]
+        moments: dict[dt.datetime, int] = {}  # a batch repeats its timestamps
+        rows = []
+        for o in batch:
+            at_ms = moments.get(o.observed_at)
+            if at_ms is None:
+                at_ms = moments[o.observed_at] = _to_ms(o.observed_at)
+            rows.append((o.sensor_id, at_ms, o.segment_id, float(o.speed_kph), received))
         # The same (sensor, moment) twice in one batch counts once: the key decides.
         segments = self._network.segments
         touched = sorted({segments[o.segment_id].highway_id for o in batch})
