@@ -3,11 +3,11 @@ and dispatch, security and authorization, rate limits, then the operation itself
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
 from soap_service import faults
+from soap_service.core.bulk_share import BulkShare
 from soap_service.core.errors import DependencyUnavailable
 from soap_service.core.exchange import Exchange, Reply
 from soap_service.core.observers import ExchangeObserver, ReplyExit
@@ -15,18 +15,6 @@ from soap_service.core.stages import EnvelopeGuard, OperationRunner, Stage
 from soap_service.faults import ServiceFault
 
 log = logging.getLogger("highway.request")
-
-# A body this large (a batch of observations) costs milliseconds per step on the reactor
-# thread; between its steps the pipeline lets the event loop serve what else is ready, so a
-# 1000-item batch delays a small read by one step (~3 ms), not by the whole batch (~20 ms).
-LARGE_BODY_BYTES = 16 * 1024
-
-
-async def _pass_turn(exchange: Exchange) -> None:
-    """Let the event loop run other ready requests first, for a large body only."""
-    if len(exchange.body) >= LARGE_BODY_BYTES:
-        await asyncio.sleep(0)
-
 
 class Pipeline:
     """Runs one exchange through every stage and always ends in a Reply, never an exception."""
@@ -39,27 +27,33 @@ class Pipeline:
         runner: OperationRunner,
         before_operation: Sequence[Stage],
         observers: Sequence[ExchangeObserver] = (),
+        bulk: BulkShare | None = None,
     ) -> None:
         self._before_parse = tuple(before_parse)
         self._guard = guard
         self._runner = runner
         self._before_operation = tuple(before_operation)
+        # Paces the steps of large bodies while small requests wait (core/bulk_share.py).
+        self.bulk = bulk if bulk is not None else BulkShare()
         # The same exit serves the answers decided before the pipeline (web/resource.py, the
         # front door's HTTP layer), so the observers see every answer the process sends.
         self.exit = ReplyExit(observers)
 
     async def handle(self, exchange: Exchange) -> Reply:
         """Take the exchange down the path; refusals become SOAP faults."""
+        bulk = self.bulk
+        bulk.begin(exchange)
         try:
             for stage in self._before_parse:
                 await stage(exchange)
+            step = bulk.mark()
             self._guard.parse(exchange)
-            await _pass_turn(exchange)
+            step = await bulk.after_step(exchange, step)
             prepared = self._runner.prepare(exchange)  # schema validation, dispatch
-            await _pass_turn(exchange)
+            step = await bulk.after_step(exchange, step)
             for stage in self._before_operation:
                 await stage(exchange)
-            await _pass_turn(exchange)
+            await bulk.after_step(exchange, step)
             body = await self._runner.run(exchange, prepared)
             reply = Reply(200, body, tuple(exchange.response_headers))
             fault: ServiceFault | None = None
@@ -75,6 +69,8 @@ class Pipeline:
                 faults.SERVER, "The service could not process the request.", reason="unhandled"
             )
             reply = fault_reply(fault, exchange)
+        finally:
+            bulk.end(exchange)
         self.exit.completed(exchange, reply, fault)
         return reply
 

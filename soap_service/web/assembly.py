@@ -11,6 +11,7 @@ import functools
 from typing import Any
 
 from soap_service.contract.limits import NetworkOutsideContract, check_network
+from soap_service.core.bulk_share import BulkShare
 from soap_service.core.observers import ExchangeObserver
 from soap_service.core.pipeline import Pipeline
 from soap_service.core.stages import Stage
@@ -131,6 +132,7 @@ def build_service(
         runner=runner,
         before_operation=before_operation,
         observers=observers,
+        bulk=BulkShare(settings.core.bulk_share),
     )
 
     # Learnt from every database call and re-checked every second by StoreMonitor.
