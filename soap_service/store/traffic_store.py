@@ -27,7 +27,7 @@ from soap_service.domain import (
     Segment,
 )
 from soap_service.store import network_db
-from soap_service.store.engines import Engine
+from soap_service.store.engines import Engine, Step
 from soap_service.store.fresh_read import FreshRead
 from soap_service.store.speed_window import SegmentWindows
 
@@ -106,6 +106,18 @@ _INSERT_OBSERVATION = (
     "INSERT INTO observations"
     " (sensor_id, observed_at_ms, segment_id, speed_kph, received_at_ms, batch_seq)"
     " VALUES (?, ?, ?, ?, ?, (SELECT version FROM data_version WHERE id = 1))"
+    " ON CONFLICT (sensor_id, observed_at_ms) DO NOTHING"
+)
+# The same insert on PostgreSQL as one statement over column arrays: psycopg's executemany
+# sends (and adapts) one statement per row, ~10 ms of event-loop CPU per 1000-item batch;
+# unnest halves that and the round trips. A key repeated inside the batch is still stored
+# once (ON CONFLICT DO NOTHING sees the statement's own earlier row), so rowcount = accepted.
+_INSERT_OBSERVATIONS_PG = (
+    "INSERT INTO observations"
+    " (sensor_id, observed_at_ms, segment_id, speed_kph, received_at_ms, batch_seq)"
+    " SELECT s, t, g, v, r, (SELECT version FROM data_version WHERE id = 1)"
+    " FROM unnest(?::text[], ?::bigint[], ?::text[], ?::float8[], ?::bigint[])"
+    " AS u(s, t, g, v, r)"
     " ON CONFLICT (sensor_id, observed_at_ms) DO NOTHING"
 )
 # Bumped in the same transaction as every batch: response caches of every process on every
@@ -339,9 +351,13 @@ class TrafficStore:
         touched = sorted({segments[o.segment_id].highway_id for o in batch})
         # The version first: its row lock orders batches, so the version each row carries
         # grows in commit order on both engines (what the speed windows rely on).
+        insert: Step = (_INSERT_OBSERVATION, rows, True)
+        if self.engine.kind == "postgresql":
+            columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 5
+            insert = (_INSERT_OBSERVATIONS_PG, columns, False)
         counts = await self.engine.transaction([
             (_BUMP_VERSION, (), False),
-            (_INSERT_OBSERVATION, rows, True),
+            insert,
             (_BUMP_HIGHWAY, [(hid,) for hid in touched], True),
         ])
         accepted = counts[1]
