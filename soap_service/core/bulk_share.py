@@ -3,8 +3,8 @@ while small ones (reads) are in flight, so a stream of batches cannot starve rea
 
 Why: one process serves everything on one thread. A 1000-item batch costs milliseconds per
 step (parse, schema validation, checks); sent back to back, batches would take whatever the
-thread has, and reads would get the rest. After each step of a large request, the pipeline
-asks `after_step`: with small requests in flight, the large one waits long enough that its
+thread has, and reads would get the rest. After each step of a large request that runs without awaiting
+(parse, schema validation), the pipeline asks `after_step`: with small requests in flight, the large one waits long enough that its
 steps use at most `share` of the thread's time (a 3 ms step at share 0.3 waits 7 ms, and
 reads run meanwhile); with none in flight it only passes its turn, so batches alone run at
 full speed. Nothing is refused or skipped: a batch is only slower while reads need the time.
@@ -56,11 +56,12 @@ class BulkShare:
         if not self.is_large(exchange):
             self.small_in_flight -= 1
 
-    async def after_step(self, exchange: Exchange, step_started: float) -> float:
-        """For a large request: wait as its share requires, or pass the turn. Returns the time
-        the next step starts at."""
+    async def after_step(self, exchange: Exchange, step_started: float) -> None:
+        """After a step that ran without awaiting (from `step_started`): for a large request,
+        wait as its share requires, or only pass the turn when nothing small is waiting.
+        (A step that awaited would count other requests' time as its own.)"""
         if not self.is_large(exchange):
-            return step_started
+            return
         if self.small_in_flight > 0 and self.share < 1:
             took = self._now() - step_started
             wait = took * (1 - self.share) / self.share
@@ -68,4 +69,8 @@ class BulkShare:
             await self._sleep(wait)
         else:
             await self._sleep(0)  # let what else is ready run between the steps
-        return self._now()
+
+    async def pass_turn(self, exchange: Exchange) -> None:
+        """For a large request: let the other ready requests run first (no wait)."""
+        if self.is_large(exchange):
+            await self._sleep(0)

@@ -54,10 +54,10 @@ def test_a_large_step_waits_so_it_uses_its_share_while_small_requests_wait(
     bulk.begin(large)
     started = bulk.mark()
     fake.now += 0.004  # a 4 ms step (parse, say)
-    following = asyncio.run(bulk.after_step(large, started))
+    asyncio.run(bulk.after_step(large, started))
     (waited,) = fake.slept
     assert 0.004 / (0.004 + waited) == pytest.approx(share)
-    assert following == fake.now and bulk.held_seconds == pytest.approx(waited)
+    assert bulk.held_seconds == pytest.approx(waited)
 
 
 def test_alone_a_large_request_only_passes_its_turn() -> None:
