@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from soap_service import faults
 from soap_service.core.errors import DependencyUnavailable
 from soap_service.core.exchange import Exchange, Reply
 from soap_service.core.observers import ExchangeObserver, ReplyExit
+from soap_service.core.stage_timing import OBSERVERS, OPERATION, PARSE, SCHEMA, StageTimer
+from soap_service.core.stage_timing import stage_names as _stage_names
 from soap_service.core.stages import EnvelopeGuard, OperationRunner, Stage
 from soap_service.faults import ServiceFault
 
@@ -39,28 +41,55 @@ class Pipeline:
         runner: OperationRunner,
         before_operation: Sequence[Stage],
         observers: Sequence[ExchangeObserver] = (),
+        timer: StageTimer | None = None,
+        stage_names: Mapping[type, str] | None = None,
     ) -> None:
         self._before_parse = tuple(before_parse)
         self._guard = guard
         self._runner = runner
         self._before_operation = tuple(before_operation)
+        # --stage-timing: the resource starts each exchange's laps (exchange.timing) with this
+        # timer; each stage's timing name comes from its `timing_stage` or `stage_names`.
+        self.timer = timer
+        known = stage_names or {}
+        self._named_before_parse = tuple(zip(
+            self._before_parse, _stage_names(self._before_parse, known), strict=True))
+        self._named_before_operation = tuple(zip(
+            self._before_operation, _stage_names(self._before_operation, known), strict=True))
         # The same exit serves the answers decided before the pipeline (web/resource.py, the
         # front door's HTTP layer), so the observers see every answer the process sends.
         self.exit = ReplyExit(observers)
 
     async def handle(self, exchange: Exchange) -> Reply:
         """Take the exchange down the path; refusals become SOAP faults."""
+        laps = exchange.timing  # None unless --stage-timing: one check per boundary
         try:
-            for stage in self._before_parse:
+            for stage, name in self._named_before_parse:
                 await stage(exchange)
+                if laps is not None:
+                    laps.lap(name)
             self._guard.parse(exchange)
+            if laps is not None:
+                laps.lap(PARSE)
             await _pass_turn(exchange)
+            if laps is not None:
+                laps.skip()  # the yield to other requests is no stage of this one
             prepared = self._runner.prepare(exchange)  # schema validation, dispatch
+            if laps is not None:
+                laps.lap(SCHEMA)
             await _pass_turn(exchange)
-            for stage in self._before_operation:
+            if laps is not None:
+                laps.skip()
+            for stage, name in self._named_before_operation:
                 await stage(exchange)
+                if laps is not None:
+                    laps.lap(name)
             await _pass_turn(exchange)
-            body = await self._runner.run(exchange, prepared)
+            if laps is not None:
+                laps.skip()
+            body = await self._runner.run(exchange, prepared)  # laps store, serialization
+            if laps is not None:
+                laps.lap(OPERATION)
             reply = Reply(200, body, tuple(exchange.response_headers))
             fault: ServiceFault | None = None
         except ServiceFault as exc:
@@ -75,7 +104,12 @@ class Pipeline:
                 faults.SERVER, "The service could not process the request.", reason="unhandled"
             )
             reply = fault_reply(fault, exchange)
+        if laps is not None and fault is not None:
+            laps.skip()  # the refusing stage's partial time is charged to nothing
         self.exit.completed(exchange, reply, fault)
+        if laps is not None and self.timer is not None:
+            laps.lap(OBSERVERS)
+            self.timer.finish(exchange.operation, laps)
         return reply
 
 

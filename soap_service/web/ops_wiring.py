@@ -8,7 +8,12 @@ from typing import Any
 
 from soap_service.core.observers import ExchangeObserver
 from soap_service.ops.access_log import AccessLog
-from soap_service.ops.metrics import LiveCollector, MetricsObserver, ServiceMetrics
+from soap_service.ops.metrics import (
+    LiveCollector,
+    MetricsObserver,
+    ServiceMetrics,
+    StageCollector,
+)
 from soap_service.ops.redis_ready import RedisReadiness
 from soap_service.settings import ServerSettings
 from soap_service.web.routes import ReadinessProbe
@@ -66,6 +71,9 @@ def start_ops(service: Any, resource: Any, reactor: Any, *, metrics_socket: Any 
                           service.parts["state"].replay_cache if "state" in service.parts
                           else None)
         )
+        timer = service.parts.get("stage_timer")
+        if timer is not None:
+            parts.metrics.add_live_collector(StageCollector(timer))
         port = metrics_port_for(service.settings)
         assert port is not None
         parts.metrics_port = listen_metrics(
