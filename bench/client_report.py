@@ -65,10 +65,8 @@ def measure(workdir: Path, *, batches: int, cli_batches: int, server_cpus: str,
     """Observations per second: raw POSTs, the library, the CLI; ratios to raw."""
     from client.client import HighwayClient
 
-    server, segments = secured.start("client-report", workdir, server_cpus)
-    affinity = secured.pin(loadgen_cpus)
-    try:
-        conn = secured.Connection(server.url)
+    with secured.session("client-report", workdir, server_cpus, loadgen_cpus) as (
+            server, segments, conn):
         client = HighwayClient(url=server.url, username=workload.OPERATOR,
                                password=workload.OPERATOR_PASSWORD, digest=True, timeout=60)
         raw: list[float] = []
@@ -84,19 +82,15 @@ def measure(workdir: Path, *, batches: int, cli_batches: int, server_cpus: str,
             status, body = conn.post(secured.report_body(secured.BATCH, segments),
                                      "ReportObservations")
             raw_took = time.perf_counter() - start
-            secured._check_report(status, body, secured.BATCH)
+            secured.check_report(status, body, secured.BATCH)
             if i >= 2:
                 library.append(took)
                 raw.append(raw_took)
         client.close()
-        conn.close()
         small = _csv(workdir / "client-report-1.csv", segments, cli_batches)
         large = _csv(workdir / "client-report-2.csv", segments, 2 * cli_batches)
         cli_small = _cli(server.url, ["report", str(small)], loadgen_cpus)
         cli = _cli(server.url, ["report", str(large)], loadgen_cpus)
-    finally:
-        secured.unpin(affinity)
-        server.stop()
     raw_rate = secured.BATCH / statistics.median(raw)
     lib_rate = secured.BATCH / statistics.median(library)
     rows = cli_batches * secured.BATCH

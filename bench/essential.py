@@ -92,10 +92,8 @@ def _blocks(conn: secured.Connection, segments: list[str], names: tuple[str, str
 def measure(workdir: Path, *, batches: int, blocks: int, server_cpus: str,
             loadgen_cpus: str) -> dict[str, Any]:
     """All three ratios against one server; medians in ms, ratios and verdicts."""
-    server, segments = secured.start("essential", workdir, server_cpus)
-    affinity = secured.pin(loadgen_cpus)
-    try:
-        conn = secured.Connection(server.url)
+    with secured.session("essential", workdir, server_cpus, loadgen_cpus) as (_, segments,
+                                                                             conn):
         for name in secured.WORKLOADS:  # warm every path once
             secured.repeat(conn, segments, secured.WORKLOADS[name][1], 3)
         server_batches: list[float] = []
@@ -105,10 +103,6 @@ def measure(workdir: Path, *, batches: int, blocks: int, server_cpus: str,
             server_batches.extend(secured.repeat(conn, segments, secured.batch_report, 1))
         single = _blocks(conn, segments, ("cached read", "single-item report"), blocks)
         miss = _blocks(conn, segments, ("cached read", "cache-missing read"), blocks)
-        conn.close()
-    finally:
-        secured.unpin(affinity)
-        server.stop()
     base_ms = statistics.median(essential) * 1000
     server_ms = statistics.median(server_batches) * 1000
     cached_rate = len(single["cached read"]) / sum(single["cached read"])

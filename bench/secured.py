@@ -13,6 +13,7 @@ Workloads (each request built before its clock starts, so only the exchange is t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.client
 import itertools
@@ -23,7 +24,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bench import servers, variants, workload
@@ -107,7 +108,7 @@ def _check_read(status: int, body: bytes) -> None:
         raise RuntimeError(f"read failed: {status} {body[:300]!r}")
 
 
-def _check_report(status: int, body: bytes, count: int) -> None:
+def check_report(status: int, body: bytes, count: int) -> None:
     match = _ACCEPTED.search(body)
     if status != 200 or match is None or int(match.group(1)) != count:
         raise RuntimeError(f"batch of {count} not accepted: {status} {body[:300]!r}")
@@ -135,7 +136,7 @@ def missing_read(conn: Connection, segments: list[str]) -> float:
     status, answer = conn.post(report_body(1, [s for s in segments
                                                if s.startswith(workload.HIGHWAY + "-")]),
                                "ReportObservations")
-    _check_report(status, answer, 1)
+    check_report(status, answer, 1)
     return cached_read(conn, segments)
 
 
@@ -145,7 +146,7 @@ def _report(count: int) -> Callable[[Connection, list[str]], float]:
         start = time.perf_counter()
         status, answer = conn.post(body, "ReportObservations")
         elapsed = time.perf_counter() - start
-        _check_report(status, answer, count)
+        check_report(status, answer, count)
         return elapsed
     return send
 
@@ -165,6 +166,22 @@ def repeat(conn: Connection, segments: list[str],
            one: Callable[[Connection, list[str]], float], times: int) -> Timings:
     """`times` requests of one workload; their wall times."""
     return [one(conn, segments) for _ in range(times)]
+
+
+@contextlib.contextmanager
+def session(name: str, workdir: Path, server_cpus: str, loadgen_cpus: str, *,
+            timed: bool = False) -> Iterator[tuple[Server, list[str], Connection]]:
+    """A fresh server (see `start`), this process on the load generator's cores, and one
+    connection to it; all undone on exit."""
+    server, segments = start(name, workdir, server_cpus, timed=timed)
+    affinity = pin(loadgen_cpus)
+    conn = Connection(server.url)
+    try:
+        yield server, segments, conn
+    finally:
+        conn.close()
+        unpin(affinity)
+        server.stop()
 
 
 def pin(cpus: str) -> set[int] | None:

@@ -32,22 +32,16 @@ def _totals(text: str) -> tuple[dict[tuple[str, str], float], dict[str, float]]:
 def measure(workdir: Path, *, requests: dict[str, int], server_cpus: str,
             loadgen_cpus: str) -> dict[str, Any]:
     """Run each workload against one --stage-timing server; µs per request per stage."""
-    server, segments = secured.start("stage-timing", workdir, server_cpus, timed=True)
-    affinity = secured.pin(loadgen_cpus)
     rows: dict[str, Any] = {}
-    try:
+    with secured.session("stage-timing", workdir, server_cpus, loadgen_cpus,
+                         timed=True) as (server, segments, conn):
         url = secured.metrics_url(server)
-        conn = secured.Connection(server.url)
         for name, (operation, one) in secured.WORKLOADS.items():
             secured.repeat(conn, segments, one, WARMUP)
             before = _totals(secured.scrape(url))
             walls = secured.repeat(conn, segments, one, requests[name])
             after = _totals(secured.scrape(url))
             rows[name] = _per_request(operation, before, after, walls)
-        conn.close()
-    finally:
-        secured.unpin(affinity)
-        server.stop()
     return {"workloads": rows, "stages": [*STAGES, OTHER]}
 
 

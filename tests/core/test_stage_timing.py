@@ -4,7 +4,6 @@ spent in it, the pipeline's yields to other requests are charged to no stage."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import functools
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from soap_service.soap.response_cache import ResponseCache, store_key_version
 from soap_service.soap.runner import SpyneRunner
 from soap_service.soap.service import OperationLoader, build_application, report_batch
 from soap_service.store.traffic_store import TrafficStore, open_traffic_store
-from tests.soap_helpers import envelope, travel_times_body
+from tests.soap_helpers import envelope, report_body, travel_times_body
 
 # What each fake part advances the clock by (distinct primes: a sum tells who was charged).
 CREATED_BEFORE = 50
@@ -190,7 +189,7 @@ def test_a_large_batch_is_charged_and_its_yields_are_not(
     clock = FakeClock()
     pipeline, timer = _timed_pipeline(tmp_path, clock, monkeypatch)
     start = clock.now - CREATED_BEFORE
-    reply = _send(pipeline, timer, clock, envelope(_report_body(200)),
+    reply = _send(pipeline, timer, clock, envelope(report_body("timing", 200)),
                   other_request=True)
     assert reply.status == 200 and b"<tns:accepted>200<" in reply.body.replace(b"ns0:", b"tns:")
     spent = _spent(timer, "ReportObservations")
@@ -223,11 +222,3 @@ def test_without_a_timer_nothing_is_recorded(tmp_path: Path) -> None:
     assert asyncio.run(pipeline.handle(exchange)).status == 200
     assert pipeline.timer is None and exchange.timing is None
 
-
-def _report_body(count: int) -> str:
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    items = "".join(
-        f"<t:observation><t:sensorId>timing-{i}</t:sensorId><t:segmentId>192-EB-01"
-        f"</t:segmentId><t:observedAt>{now}</t:observedAt><t:speedKph>50</t:speedKph>"
-        "</t:observation>" for i in range(count))
-    return f'<t:ReportObservations xmlns:t="urn:highway-traffic:v1">{items}</t:ReportObservations>'

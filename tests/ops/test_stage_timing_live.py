@@ -3,13 +3,12 @@ and without the flag no stage metrics exist."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 
 from soap_service.core import stage_timing as st
 from tests.ops.ops_helpers import add_account, password_text_header, scrape, value
-from tests.soap_helpers import envelope, request, travel_times_body
+from tests.soap_helpers import envelope, report_body, request, travel_times_body
 
 # Every SOAP request passes these; reads and batches add what the operation needs.
 ALWAYS = {st.FRONT_DOOR, st.RATE_LIMIT, st.PARSE, st.SCHEMA, st.WS_SECURITY, st.AUTHORIZATION,
@@ -18,15 +17,6 @@ ALWAYS = {st.FRONT_DOOR, st.RATE_LIMIT, st.PARSE, st.SCHEMA, st.WS_SECURITY, st.
 
 def _signed(body: str) -> bytes:
     return envelope(body, password_text_header("olga", "olga-secret-1", os.urandom(16)))
-
-
-def _report(count: int) -> str:
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    items = "".join(
-        f"<t:observation><t:sensorId>live-{count}-{i}</t:sensorId><t:segmentId>192-EB-01"
-        f"</t:segmentId><t:observedAt>{now}</t:observedAt><t:speedKph>50</t:speedKph>"
-        "</t:observation>" for i in range(count))
-    return f"<t:ReportObservations>{items}</t:ReportObservations>"
 
 
 def _stages(samples: dict, operation: str) -> set[str]:
@@ -43,8 +33,8 @@ def test_every_kind_of_request_is_timed_in_its_stages(tmp_path: Path, server_fac
     assert request(server.url, read).status == 200  # cache miss: store and Spyne
     assert request(server.url, _signed(travel_times_body("192", "EB"))).status == 200  # cached
     assert request(server.url, _signed("<t:ListHighways/>")).status == 200
-    assert request(server.url, _signed(_report(1))).status == 200
-    assert request(server.url, _signed(_report(500))).status == 200  # large: yields between
+    assert request(server.url, _signed(report_body("live-1", 1))).status == 200
+    assert request(server.url, _signed(report_body("live-500", 500))).status == 200  # large
     assert request(server.url, envelope(travel_times_body("192"))).status == 500  # no token
     # (timed as a GetTravelTimes refused by WS-Security: counted, its partial time in no stage)
 
