@@ -63,6 +63,8 @@ def start_ops(service: Any, resource: Any, reactor: Any, *, metrics_socket: Any 
     parts: OpsParts | None = service.parts.get("ops")
     if parts is None:
         return
+    if parts.metrics is None and service.parts.get("stage_timer") is not None:
+        log.warning("--stage-timing without --metrics-port: stage times are kept but not served")
     if parts.metrics is not None:
         from soap_service.ops.metrics_server import listen_metrics
 
