@@ -51,6 +51,14 @@ def _duration(text: str) -> str:
     return text.strip()
 
 
+def _share(text: str) -> float:
+    """A fraction greater than 0 and at most 1."""
+    value = float(text)
+    if not 0 < value <= 1:
+        raise ValueError("must be greater than 0 and at most 1")
+    return value
+
+
 @dataclasses.dataclass(frozen=True)
 class CoreSettings:
     """Where the service listens, where its data lives, how travel times are computed."""
@@ -94,6 +102,13 @@ class CoreSettings:
         flag="--workers",
         parse=int_between(1, 256),
         help="processes sharing the listening socket",
+    )
+    bulk_share: float = setting(
+        0.3,
+        flag="--bulk-share",
+        parse=_share,
+        help="largest share of a process's time that large requests (bodies of 16 KiB or "
+        "more: batches) take while smaller ones (reads) are waiting; 1 turns the pacing off",
     )
     speed_window_minutes: float = setting(
         10.0,

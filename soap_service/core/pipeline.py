@@ -3,11 +3,11 @@ and dispatch, security and authorization, rate limits, then the operation itself
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
 from soap_service import faults
+from soap_service.core.bulk_share import BulkShare
 from soap_service.core.errors import DependencyUnavailable
 from soap_service.core.exchange import Exchange, Reply
 from soap_service.core.observers import ExchangeObserver, ReplyExit
@@ -17,17 +17,6 @@ from soap_service.core.stages import EnvelopeGuard, OperationRunner, Stage
 from soap_service.faults import ServiceFault
 
 log = logging.getLogger("highway.request")
-
-# A body this large (a batch of observations) costs milliseconds per step on the reactor
-# thread; between its steps the pipeline lets the event loop serve what else is ready, so a
-# 1000-item batch delays a small read by one step (~3 ms), not by the whole batch (~20 ms).
-LARGE_BODY_BYTES = 16 * 1024
-
-
-async def _pass_turn(exchange: Exchange) -> None:
-    """Let the event loop run other ready requests first, for a large body only."""
-    if len(exchange.body) >= LARGE_BODY_BYTES:
-        await asyncio.sleep(0)
 
 
 class Pipeline:
@@ -41,6 +30,7 @@ class Pipeline:
         runner: OperationRunner,
         before_operation: Sequence[Stage],
         observers: Sequence[ExchangeObserver] = (),
+        bulk: BulkShare | None = None,
         timer: StageTimer | None = None,
         stage_names: Mapping[type, str] | None = None,
     ) -> None:
@@ -48,6 +38,8 @@ class Pipeline:
         self._guard = guard
         self._runner = runner
         self._before_operation = tuple(before_operation)
+        # Paces the steps of large bodies while small requests wait (core/bulk_share.py).
+        self.bulk = bulk if bulk is not None else BulkShare()
         # --stage-timing: the resource starts each exchange's laps (exchange.timing) with this
         # timer; each stage's timing name comes from its `timing_stage` or `stage_names`.
         self.timer = timer
@@ -62,29 +54,32 @@ class Pipeline:
 
     async def handle(self, exchange: Exchange) -> Reply:
         """Take the exchange down the path; refusals become SOAP faults."""
+        bulk = self.bulk
+        bulk.begin(exchange)
         laps = exchange.timing  # None unless --stage-timing: one check per boundary
         try:
             for stage, name in self._named_before_parse:
                 await stage(exchange)
                 if laps is not None:
                     laps.lap(name)
+            step = bulk.mark()
             self._guard.parse(exchange)
             if laps is not None:
                 laps.lap(PARSE)
-            await _pass_turn(exchange)
+            step = await bulk.after_step(exchange, step)
             if laps is not None:
-                laps.skip()  # the yield to other requests is no stage of this one
+                laps.skip()  # pacing and yields to other requests are no stage of this one
             prepared = self._runner.prepare(exchange)  # schema validation, dispatch
             if laps is not None:
                 laps.lap(SCHEMA)
-            await _pass_turn(exchange)
+            step = await bulk.after_step(exchange, step)
             if laps is not None:
                 laps.skip()
             for stage, name in self._named_before_operation:
                 await stage(exchange)
                 if laps is not None:
                     laps.lap(name)
-            await _pass_turn(exchange)
+            await bulk.after_step(exchange, step)
             if laps is not None:
                 laps.skip()
             body = await self._runner.run(exchange, prepared)  # laps store, serialization
@@ -104,6 +99,8 @@ class Pipeline:
                 faults.SERVER, "The service could not process the request.", reason="unhandled"
             )
             reply = fault_reply(fault, exchange)
+        finally:
+            bulk.end(exchange)
         if laps is not None and fault is not None:
             laps.skip()  # the refusing stage's partial time is charged to nothing
         self.exit.completed(exchange, reply, fault)

@@ -2,7 +2,7 @@
 
 Off by default. When on, the pipeline gives each SOAP exchange a `StageLaps`: every stage
 boundary calls `lap(stage)`, which charges the time since the previous boundary to that stage
-(`skip()` charges it to nothing, e.g. the pipeline's `_pass_turn` yields). When the reply has
+(`skip()` charges it to nothing: the bulk share's pacing of large bodies). When the reply has
 left through the exit, `StageTimer.finish` adds the laps to per-(operation, stage) totals,
 which ops/metrics.py exports. With the flag off the cost is one `is not None` check per
 boundary. No prometheus import here: this is layer 0.

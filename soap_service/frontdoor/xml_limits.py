@@ -49,22 +49,22 @@ def limit_fault(limit: str, what: str) -> ServiceFault:
 class ShapeCheck:
     """Checks one parsed document against XmlLimits.
 
-    Cheap whole-document counts run first (a small request costs a few microseconds); the
-    per-element checks only run when a count says some element could break a limit.
+    Each fact is first bounded from the raw bytes (one count or split, in C): a document
+    whose bytes cannot hold a breach skips that fact's XPath over the tree. Only what a bound
+    cannot exclude is asked of libxml2, so a 1000-item batch pays one tree walk (depth), not
+    five. The bounds are exact upper bounds, never estimates: each says why below.
     """
 
     def __init__(self, limits: XmlLimits) -> None:
         self.limits = limits
-        deeper = "/*" + "/*" * limits.depth  # an element below the depth limit exists
-        long_name = (f"//*[string-length(name()) > {limits.name_length}]"
-                     f" | //@*[string-length(name()) > {limits.name_length}]")
-        # One evaluation inside libxml2 for the whole-document facts: PIs, elements,
-        # too deep, attributes, too long a name (each XPath call has a fixed cost).
-        self._summary = etree.XPath(
-            "concat(count(//processing-instruction()), ' ', count(//*), ' ',"
-            f" number(boolean({deeper})), ' ', count(//@*), ' ',"
-            f" number(boolean({long_name})))"
-        )
+        self._pis = etree.XPath("boolean(//processing-instruction())")
+        self._elements = etree.XPath("count(//*)")
+        # An element below the depth limit exists.
+        self._deep = etree.XPath("boolean(/*" + "/*" * limits.depth + ")")
+        self._attributes = etree.XPath("count(//@*)")
+        self._long_name = etree.XPath(
+            f"boolean(//*[string-length(name()) > {limits.name_length}]"
+            f" | //@*[string-length(name()) > {limits.name_length}])")
         self._crowded_element = etree.XPath(f"boolean(//*[count(@*) > {limits.attributes}])")
         self._long_text = etree.XPath(
             f"boolean(//text()[string-length() > {limits.text_length}]"
@@ -75,22 +75,31 @@ class ShapeCheck:
     def check(self, root: etree._Element, data: bytes) -> None:
         """Raise ServiceFault when `root` (parsed from `data`) breaks a limit or holds a PI."""
         limits = self.limits
-        pis, elements, deep, attributes, long_name = str(self._summary(root)).split()
-        if pis != "0":
+        if _may_hold_pi(data) and self._pis(root):
             raise ServiceFault(
                 faults.CLIENT_PI_NOT_ALLOWED,
                 "A SOAP message must not contain processing instructions.",
                 reason="pi",
             )
-        if int(elements) > limits.elements:
+        # Every element has one start tag: a "<" not followed by "/" (an end tag's "</" is
+        # never a start tag). Other "<" bytes (comments, CDATA) only raise the bound.
+        if (data.count(b"<") - data.count(b"</") > limits.elements
+                and int(self._elements(root)) > limits.elements):
             raise limit_fault("elements", "element count")
-        if deep != "0":
+        if self._deep(root):
             raise limit_fault("depth", "nesting depth")
-        if int(attributes) > limits.attributes and self._crowded_element(root):
+        # Every attribute (and namespace declaration) is written with one "=".
+        if (data.count(b"=") > limits.attributes
+                and int(self._attributes(root)) > limits.attributes
+                and self._crowded_element(root)):
             raise limit_fault("attributes", "attributes per element")
-        if long_name != "0":
+        # A tag holds no "<" (not even in attribute values), so a name is never longer in
+        # characters than the longest run of bytes between two "<".
+        longest = max(map(len, data.split(b"<"))) if len(data) > limits.name_length else 0
+        if longest > limits.name_length and self._long_name(root):
             raise limit_fault("name-length", "name length")
-        long_run = len(data) > limits.text_length and _may_hold_long_text(data, limits.text_length)
+        long_run = len(data) > limits.text_length and _may_hold_long_text(data, longest,
+                                                                           limits.text_length)
         if long_run and self._long_text(root):
             raise limit_fault("text-length", "text length")
         # Each declaration spells "xmlns"; few in the body means no element can have too many.
@@ -115,13 +124,22 @@ class ShapeCheck:
                 raise limit_fault("name-length", "name length")
 
 
-def _may_hold_long_text(data: bytes, limit: int) -> bool:
+def _may_hold_long_text(data: bytes, longest_run: int, limit: int) -> bool:
     """False only when no text, attribute value or namespace URI can exceed `limit` chars.
 
-    Outside comments and CDATA, every such value is a run of raw bytes without "<", at least
-    as long (in bytes) as the value is (in characters); one split is cheaper than asking
-    libxml2 about every node of a large document.
+    Outside comments and CDATA, every such value is a run of raw bytes without "<" (of which
+    `longest_run` is the longest), at least as long in bytes as the value is in characters.
     """
     if b"<!--" in data or b"<![CDATA[" in data:
         return True
-    return max(map(len, data.split(b"<"))) > limit
+    return longest_run > limit
+
+
+def _may_hold_pi(data: bytes) -> bool:
+    """False only when the document cannot hold a processing instruction: every PI starts
+    with "<?", and the only "<?" allowed otherwise is the XML declaration at the very start
+    ("<?xml" then whitespace; "<?xml-stylesheet" is a PI)."""
+    at = data.find(b"<?")
+    if at == 0 and data[5:6] in (b" ", b"\t", b"\r", b"\n") and data.startswith(b"<?xml"):
+        at = data.find(b"<?", 1)
+    return at != -1

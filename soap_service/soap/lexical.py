@@ -46,15 +46,21 @@ def normalize_datetimes(elements: Iterable[etree._Element], names: frozenset[str
     (`-05:30` as `-04:30`, `-00:30` as `+00:30`), which would store such an observation an
     hour off; in UTC every binding path reads the same instant.
     """
+    settled: set[str] = set()  # texts seen already in Spyne's form (batches repeat them)
     for element in elements:
-        if element.tag not in names or element.text is None:
+        written = element.text
+        if written is None or written in settled or element.tag not in names:
             continue
-        text = element.text.strip()
+        text = written.strip()
         match = _DATETIME.fullmatch(text)
         if match is None:  # not reachable for a schema-valid Body; Spyne will say why
             element.text = text
             continue
         sign, year, month, day, hour, minute, second, fraction, zone = match.groups()
+        if (not sign and hour != "24" and zone == "Z" and text is written
+                and len(year) == 4 and year[0] != "0"):
+            settled.add(written)
+            continue  # already the form Spyne reads (the common case: skip the rewrite)
         name = etree.QName(element).localname
         if sign or not 1 <= int(year) <= 9999:
             raise ServiceFault(faults.CLIENT_VALUE_OUT_OF_RANGE,

@@ -103,7 +103,8 @@ class SpyneRunner:
         operation = exchange.operation = _REQUEST_TAGS[child.tag]
         valid = self._schema.validate(child)
         if valid:
-            normalize_datetimes(child.iter(), _DATETIME_NAMES)
+            # Only the dateTime elements (lxml filters by tag in C).
+            normalize_datetimes(child.iter(*_DATETIME_NAMES), _DATETIME_NAMES)
         if valid and (self.cache is None or operation not in _PARAMETERS):
             # Authenticate before expensive work: a valid Body is bound to objects only in
             # run(), after WS-Security and authorization, so a refused 1000-item batch costs

@@ -29,6 +29,9 @@ from collections.abc import Iterable, Sequence
 from soap_service import traveltime
 
 Row = tuple[str, float, int, int]  # segment id, speed, observed at (ms), batch_seq
+# Up to this many rows of one segment are inserted (or removed) one by one; more are merged
+# with one sort, so catching up after a burst of batches costs O(n log n), not O(n^2).
+_FEW = 32
 
 
 class SegmentWindows:
@@ -61,14 +64,25 @@ class SegmentWindows:
         assert self.seen is not None and self.since_ms is not None
         seen = self.seen
         newest = seen
+        fresh: dict[str, list[tuple[int, float]]] = {}
         for seg_id, speed, at_ms, seq in rows:
             if seq <= seen:
                 continue
             newest = max(newest, seq)
             if at_ms < self.since_ms or seg_id not in self._by_time:
                 continue  # a late observation already outside the window
-            bisect.insort(self._by_time[seg_id], (int(at_ms), float(speed)))
-            bisect.insort(self._speeds[seg_id], float(speed))
+            fresh.setdefault(seg_id, []).append((int(at_ms), float(speed)))
+        for seg_id, new in fresh.items():
+            by_time, speeds = self._by_time[seg_id], self._speeds[seg_id]
+            if len(new) <= _FEW:
+                for item in new:
+                    bisect.insort(by_time, item)
+                    bisect.insort(speeds, item[1])
+            else:  # many at once (reads resume after a burst): one merge, not n shifts
+                by_time.extend(new)
+                by_time.sort()
+                speeds.extend(speed for _, speed in new)
+                speeds.sort()
         self.seen = newest
 
     def expire(self, since_ms: int) -> None:
@@ -83,8 +97,11 @@ class SegmentWindows:
             if not cut:
                 continue
             speeds = self._speeds[seg_id]
-            for _, speed in by_time[:cut]:
-                del speeds[bisect.bisect_left(speeds, speed)]
+            if cut <= _FEW:
+                for _, speed in by_time[:cut]:
+                    del speeds[bisect.bisect_left(speeds, speed)]
+            else:  # many at once: sort what stays rather than delete one by one
+                speeds[:] = sorted(speed for _, speed in by_time[cut:])
             del by_time[:cut]
 
     def summaries(self) -> dict[str, traveltime.WindowSummary]:

@@ -28,6 +28,7 @@ from soap_service.domain import (
 )
 from soap_service.store import network_db
 from soap_service.store.engines import Engine
+from soap_service.store.fresh_read import FreshRead
 from soap_service.store.speed_window import SegmentWindows
 
 
@@ -171,6 +172,9 @@ class TrafficStore:
         # resent observation is always found a duplicate: a retention shorter than the 7-day
         # acceptance window shortens the acceptance window to match.
         self.max_age = min(self.MAX_AGE, retention) if retention is not None else self.MAX_AGE
+        # Every read checks a version; concurrent checks share one round trip (fresh_read.py).
+        self._data_version: FreshRead[None, int] = FreshRead(self._read_data_version)
+        self._highway_version: FreshRead[str, int] = FreshRead(self._read_highway_version)
 
     @property
     def network_version(self) -> int:
@@ -222,7 +226,11 @@ class TrafficStore:
             raise UnknownHighway(highway_id) from None
 
     async def data_version(self) -> int:
-        """Changes whenever any process on any machine commits observations."""
+        """Changes whenever any process on any machine commits observations (read after
+        this call began)."""
+        return await self._data_version(None)
+
+    async def _read_data_version(self, _: None) -> int:
         row = await self.engine.fetchone(_READ_VERSION)
         return int(row[0]) if row else 0
 
@@ -232,7 +240,11 @@ class TrafficStore:
         return await self.data_version(), int(self._clock()), self._network.version
 
     async def highway_data_version(self, highway_id: str) -> int:
-        """Changes whenever any process on any machine commits observations on this highway."""
+        """Changes whenever any process on any machine commits observations on this highway
+        (read after this call began)."""
+        return await self._highway_version(highway_id)
+
+    async def _read_highway_version(self, highway_id: str) -> int:
         row = await self.engine.fetchone(_READ_HIGHWAY_VERSION, (highway_id,))
         return int(row[0]) if row and row[0] is not None else 0
 
@@ -315,10 +327,13 @@ class TrafficStore:
         on any machine sharing the database -- counts as a duplicate."""
         self.validate_batch(batch)
         received = _to_ms(self.now())
-        rows = [
-            (o.sensor_id, _to_ms(o.observed_at), o.segment_id, float(o.speed_kph), received)
-            for o in batch
-        ]
+        moments: dict[dt.datetime, int] = {}  # a batch repeats its timestamps
+        rows = []
+        for o in batch:
+            at_ms = moments.get(o.observed_at)
+            if at_ms is None:
+                at_ms = moments[o.observed_at] = _to_ms(o.observed_at)
+            rows.append((o.sensor_id, at_ms, o.segment_id, float(o.speed_kph), received))
         # The same (sensor, moment) twice in one batch counts once: the key decides.
         segments = self._network.segments
         touched = sorted({segments[o.segment_id].highway_id for o in batch})

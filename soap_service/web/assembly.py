@@ -11,6 +11,7 @@ import functools
 from typing import Any
 
 from soap_service.contract.limits import NetworkOutsideContract, check_network
+from soap_service.core.bulk_share import BulkShare
 from soap_service.core.observers import ExchangeObserver
 from soap_service.core.pipeline import Pipeline
 from soap_service.core.stage_timing import AUTHORIZATION, WS_SECURITY, StageTimer
@@ -144,6 +145,7 @@ def build_service(
         runner=runner,
         before_operation=before_operation,
         observers=observers,
+        bulk=BulkShare(settings.core.bulk_share),
         timer=timer,
         stage_names=SECURITY_TIMING_STAGES,
     )

@@ -37,6 +37,15 @@ from soap_service.web.routes import contract_route, healthz_route, readyz_route
 log = logging.getLogger("highway.server")
 
 
+class _Site(server.Site):
+    """Twisted's Site without its own access log: ours (ops/access_log.py) already has a line
+    for every answer, and Twisted's combined-format line cost a formatted string and a log
+    event per request."""
+
+    def log(self, request: Any) -> None:
+        """No second access log."""
+
+
 def install_reactor() -> Any:
     """Install Twisted's asyncio reactor (once per process) and return it."""
     if "twisted.internet.reactor" in sys.modules:
@@ -91,7 +100,7 @@ def build_site(service: Service, reactor: Any) -> tuple[server.Site, HighwayReso
         get_limit=service.parts["rate_limiting"].ip_limit,  # also counts GET / and ?wsdl
         limited_get_paths=frozenset({"/", SOAP_PATH}),
     )
-    site = server.Site(resource, reactor=reactor)
+    site = _Site(resource, reactor=reactor)
     # Body cap, deadlines, idle timeout; its refusals leave through the pipeline's exit.
     install_front_door(site, service.settings.frontdoor, service.pipeline.exit)
     if service.pipeline.timer is not None:  # --stage-timing: requests note their creation

@@ -1,5 +1,5 @@
 """--stage-timing attribution on a fake time source: each stage is charged exactly the time
-spent in it, the pipeline's yields to other requests are charged to no stage."""
+spent in it; the pacing and yields between steps of a large body are charged to no stage."""
 
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def _send(pipeline: Pipeline, timer: st.StageTimer, clock: FakeClock, body: byte
     exchange.timing = timer.start(clock.now - CREATED_BEFORE)
 
     async def go() -> Reply:
-        if other_request:  # runs at the first yield: _pass_turn, for a large body
+        if other_request:  # runs at the first yield: bulk share's after_step, large body
             asyncio.get_running_loop().call_soon(clock.advance, YIELD)
         return await pipeline.handle(exchange)
 

@@ -19,6 +19,7 @@ from soap_service.core.exchange import Exchange, TransportInfo
 from soap_service.core.pipeline import Pipeline
 from soap_service.frontdoor.settings import FrontDoorSettings
 from soap_service.frontdoor.xml_guard import XmlGuard
+from soap_service.soap import direct_report
 from soap_service.soap.direct_report import bind_observations
 from soap_service.soap.runner import SpyneRunner
 from soap_service.soap.service import OperationLoader, build_application, report_batch
@@ -80,14 +81,33 @@ def _speed(rng: random.Random) -> str:
                        f"{rng.uniform(0, 300):.2f}", str(rng.randint(0, 300))])
 
 
+def _written(rng: random.Random, text: str) -> str:
+    """The same text in one of the ways XML may spell it: plain, CDATA, a character
+    reference, split by a comment or by CDATA (the binding must read them all as one)."""
+    if len(text) < 2 or rng.random() < 0.6:
+        return text
+    cut = rng.randrange(1, len(text))
+    head, tail = text[:cut], text[cut:]
+    return rng.choice([
+        f"<![CDATA[{text}]]>",
+        f"{head}<!-- a comment -->{tail}",
+        f"{head}<![CDATA[{tail}]]>",
+        f"{head[:-1]}&#{ord(head[-1])};{tail}",
+        f"<!---->{head}&#x{ord(tail[0]):x};{tail[1:]}",
+    ])
+
+
 def _batch(rng: random.Random, now: dt.datetime, n: int) -> bytes:
     items = []
     for _ in range(n):
         sensor = rng.choice(["s1", "loop-17", "a.b:c-d_", "Z9", f"r{rng.randint(0, 50)}"])
         segment = rng.choice(SEGMENTS[:3]) if rng.random() > 0.02 else SEGMENTS[3]
-        items.append(f"<t:observation><t:sensorId>{sensor}</t:sensorId><t:segmentId>{segment}"
-                     f"</t:segmentId><t:observedAt>{_timestamp(rng, now)}</t:observedAt>"
-                     f"<t:speedKph>{_speed(rng)}</t:speedKph></t:observation>")
+        gap = rng.choice(["", "", "\n  ", "<!-- between -->"])  # between elements
+        fields = [("sensorId", sensor), ("segmentId", segment),
+                  ("observedAt", _timestamp(rng, now)), ("speedKph", _speed(rng))]
+        items.append(f"<t:observation>{gap}" + "".join(
+            f"<t:{name}>{_written(rng, value)}</t:{name}>{gap}" for name, value in fields)
+            + "</t:observation>" + gap)
     return envelope(f"<t:ReportObservations>{''.join(items)}</t:ReportObservations>")
 
 
@@ -129,6 +149,8 @@ def test_bound_objects_are_spynes(pipelines: tuple[Pipeline, Pipeline]) -> None:
         guard.parse(exchange)
         prepared = runner.prepare(exchange)  # validates and normalizes, as served
         assert prepared.request is not None
+        # The one-call read (not the element-by-element fallback) handles every spelling.
+        assert len(direct_report._FIELD_TEXTS(prepared.request)) == 4 * 25  # noqa: SLF001
         ours = bind_observations(prepared.request)
         ctx = runner._spyne_prepare(exchange.envelope)  # noqa: SLF001
         theirs = [domain.Observation(o.sensorId, o.segmentId, o.observedAt, float(o.speedKph))
