@@ -59,17 +59,10 @@ class IngestResult:
 
 def report_body(prefix: str, number: int, segments: list[str], at: dt.datetime) -> bytes:
     """One ReportObservations envelope of BATCH new observations (unique sensor ids)."""
-    when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    items = "".join(
-        f"<t:observation><t:sensorId>{prefix}-{number}-{i}</t:sensorId>"
-        f"<t:segmentId>{segments[i % len(segments)]}</t:segmentId>"
-        f"<t:observedAt>{when}</t:observedAt><t:speedKph>{20 + i % 80}</t:speedKph>"
-        "</t:observation>"
-        for i in range(BATCH)
-    )
     return (f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{workload.SOAP11}" '
-            f'xmlns:t="{workload.TNS}"><s:Body><t:ReportObservations>{items}'
-            "</t:ReportObservations></s:Body></s:Envelope>").encode()
+            f'xmlns:t="{workload.TNS}"><s:Body>'
+            f"{workload.report_items(f'{prefix}-{number}', BATCH, segments, at)}"
+            "</s:Body></s:Envelope>").encode()
 
 
 class Ingester(threading.Thread):

@@ -53,13 +53,7 @@ def targets(runs: Sequence[Run], summary: dict[str, Any], client: dict[str, Any]
 
     def add(name: str, value: float | None, limit: float, *, above: bool,
             unit: str = "", na: str | None = None) -> None:
-        if na is not None or value is None:
-            rows.append({"target": name, "value": None, "verdict": "n/a",
-                         "note": na or "not measured"})
-            return
-        ok = value >= limit if above else value < limit
-        rows.append({"target": name, "value": round(value, 3), "unit": unit,
-                     "verdict": "pass" if ok else "FAIL"})
+        rows.append(verdict_row(name, value, limit, above=above, unit=unit, na=na))
 
     add("C >= 2.0 x B (req/s, 16 conns)", ratio(runs, "C", "B", 16), 2.0, above=True, unit="x")
     add("C >= 0.35 x A (req/s, 16 conns)", ratio(runs, "C", "A", 16), 0.35, above=True, unit="x")
@@ -89,6 +83,25 @@ def targets(runs: Sequence[Run], summary: dict[str, Any], client: dict[str, Any]
         add("client construction < 50 ms", client.get("construction_ms"), 50.0, above=False,
             unit="ms")
     return rows
+
+
+def verdict_row(name: str, value: float | None, limit: float, *, above: bool,
+                unit: str = "", na: str | None = None, inclusive: bool = False) -> dict[str, Any]:
+    """One target: measured value and pass / FAIL / n/a (`inclusive`: at most `limit` passes)."""
+    if na is not None or value is None:
+        return {"target": name, "value": None, "verdict": "n/a", "note": na or "not measured"}
+    ok = value >= limit if above else (value <= limit if inclusive else value < limit)
+    return {"target": name, "value": round(value, 3), "unit": unit,
+            "verdict": "pass" if ok else "FAIL"}
+
+
+def section_targets(
+    items: Sequence[tuple[str, float | None, float, bool, str]], na: str | None = None
+) -> list[dict[str, Any]]:
+    """Verdict rows for a section's (target, measured, limit, higher is better, unit);
+    a "<= limit" target passes at the limit."""
+    return [verdict_row(name, value, limit, above=above, unit=unit, na=na, inclusive=True)
+            for name, value, limit, above, unit in items]
 
 
 def replay_window_seconds() -> float:

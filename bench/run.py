@@ -14,7 +14,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import chart, client_cost, ingest, loadgen, report, rounds, variants
+from bench import (
+    chart,
+    client_cost,
+    client_report,
+    essential,
+    ingest,
+    loadgen,
+    report,
+    rounds,
+    stage_costs,
+    variants,
+)
 from bench.servers import Server
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -57,6 +68,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-client", action="store_true", help="skip the client part")
     parser.add_argument("--no-ingest", action="store_true",
                         help="skip reads under ingest (SQLite and PostgreSQL)")
+    parser.add_argument("--no-stages", action="store_true",
+                        help="skip the per-stage costs (a server with --stage-timing)")
+    parser.add_argument("--no-essential", action="store_true",
+                        help="skip issue 17's per-request ratios (ingest vs its essential "
+                        "work, single-item reports and cache-missing reads vs cached reads)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny run for the test suite: 1 round of 1 s, few client calls")
@@ -66,9 +82,46 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale-observations", type=int, metavar="N",
                         help="observations for --scale (default 10,000,000; --smoke: 20,000)")
     args = parser.parse_args(argv)
+    args.sizes = FULL_SIZES
     if args.smoke:
         args.rounds, args.duration, args.warmup, args.client_calls = 1, 1.0, 1.0, 50
+        args.sizes = SMOKE_SIZES
     return args
+
+
+# How many requests issue 17's sections send: (full run, --smoke).
+FULL_SIZES = {"stage_requests": {"cached read": 500, "cache-missing read": 200,
+                                 "single-item report": 300, "1000-item report": 20},
+              "batches": 20, "blocks": 8, "client_batches": 20, "cli_batches": 10}
+SMOKE_SIZES = {"stage_requests": {"cached read": 30, "cache-missing read": 10,
+                                  "single-item report": 10, "1000-item report": 2},
+               "batches": 2, "blocks": 1, "client_batches": 2, "cli_batches": 1}
+
+
+def per_request_sections(args: argparse.Namespace, workdir: Path, server_cpus: str,
+                         loadgen_cpus: str) -> dict[str, Any]:
+    """Issue 17's sections, each against its own secured server, one connection."""
+    sizes = args.sizes
+    done: dict[str, Any] = {"stages": None, "essential": None, "client_report": None}
+
+    def progress(what: str) -> None:
+        print(f"  {what}", file=sys.stderr, flush=True)
+
+    if not args.no_stages:
+        progress("per-stage costs (--stage-timing server)")
+        done["stages"] = stage_costs.measure(workdir, requests=sizes["stage_requests"],
+                                             server_cpus=server_cpus, loadgen_cpus=loadgen_cpus)
+    if not args.no_essential:
+        progress("ingest vs essential work, single-item reports, cache-missing reads")
+        done["essential"] = essential.measure(workdir, batches=sizes["batches"],
+                                              blocks=sizes["blocks"], server_cpus=server_cpus,
+                                              loadgen_cpus=loadgen_cpus)
+    if not args.no_client:
+        progress("client report side: raw POSTs, HighwayClient, highway-client report")
+        done["client_report"] = client_report.measure(
+            workdir, batches=sizes["client_batches"], cli_batches=sizes["cli_batches"],
+            server_cpus=server_cpus, loadgen_cpus=loadgen_cpus)
+    return done
 
 
 def start_servers(keys: str, ctx: variants.Context) -> tuple[dict[str, Server], dict[str, str]]:
@@ -141,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             for server in running.values():
                 server.stop()
             variants.stop_redis(ctx)
+        # After the variants stopped, before ingest: each section has its own server.
+        per_request = per_request_sections(args, ctx.workdir, server_cpus, loadgen_cpus)
         ingested = None
         if not args.no_ingest:  # after the variants stopped: nothing else runs meanwhile
             ingested = ingest.run(ctx.workdir, duration=args.duration, server_cpus=server_cpus,
@@ -150,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     info["load_average_at_end"] = os.getloadavg()  # other work on the machine meanwhile
     summary = report.summarise(runs)
     verdicts = report.targets(runs, summary, client, info["nproc"])
+    verdicts += report.section_targets(
+        essential.targets(per_request["essential"]),
+        na=None if per_request["essential"] else "skipped (--no-essential)")
+    verdicts += report.section_targets(
+        client_report.targets(per_request["client_report"]),
+        na=None if per_request["client_report"] else "skipped (--no-client)")
     all_correct = all(run.correct for run in runs) and bool(runs)
     result = {
         "machine": info, "placement": {"server": server_cpus, "server_workers": wide_cpus,
@@ -161,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratios_16": {f"{a}/{b}": report.ratio(runs, a, b, 16)
                       for a, b in (("C", "B"), ("C", "A"), ("D", "C"), ("E", "C"))},
         "targets": verdicts, "client": client, "ingest": ingested, "all_correct": all_correct,
+        **per_request,
         "runs": [dataclasses.asdict(run) for run in runs],
     }
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -178,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     print(report.markdown(summary, runs, connections, unavailable, variants.LABELS))
     if client:
         print("\n" + client_cost.markdown(client))
+    if per_request["stages"]:
+        print("\nPer-stage costs (a separate server with --stage-timing; µs per request):\n")
+        print(stage_costs.markdown(per_request["stages"]))
+    if per_request["essential"]:
+        print("\n" + essential.markdown(per_request["essential"]))
+    if per_request["client_report"]:
+        print("\n" + client_report.markdown(per_request["client_report"]))
     if ingested is not None:
         print("\n" + ingest.markdown(ingested))
     print(f"\nTargets (machine has {info['nproc']} cores):\n")

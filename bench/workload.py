@@ -24,16 +24,19 @@ PASSWORD = "bench-reader-password-1"  # a throwaway account in the benchmark's o
 # What every correct answer contains (checked per response by the load generator).
 EXPECTED_MARKERS = ("GetTravelTimesResponse", f">{HIGHWAY}</", f">{DIRECTION}</")
 
-_BODY = (
-    f"<s:Body><t:GetTravelTimes><t:highway>{HIGHWAY}</t:highway>"
-    f"<t:direction>{DIRECTION}</t:direction></t:GetTravelTimes></s:Body>"
+_READ = (
+    f"<t:GetTravelTimes><t:highway>{HIGHWAY}</t:highway>"
+    f"<t:direction>{DIRECTION}</t:direction></t:GetTravelTimes>"
 )
 _OPEN = f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{SOAP11}" xmlns:t="{TNS}">'
+# The account that reports observations (issue 17's secured ingest): role operator.
+OPERATOR = "bench-operator"
+OPERATOR_PASSWORD = "bench-operator-password-1"
 
 
 def plain_request() -> bytes:
     """GetTravelTimes(217, NB) without a security header (baselines A and B)."""
-    return (_OPEN + _BODY + "</s:Envelope>").encode()
+    return (_OPEN + "<s:Body>" + _READ + "</s:Body></s:Envelope>").encode()
 
 
 def _xsd_now() -> str:
@@ -41,21 +44,50 @@ def _xsd_now() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def digest_request(username: str = USERNAME, password: str = PASSWORD) -> bytes:
-    """GetTravelTimes with a UsernameToken PasswordDigest: fresh nonce, Created = now."""
+def digest_header(username: str, password: str) -> str:
+    """A wsse:Security header with a UsernameToken PasswordDigest: fresh nonce, Created = now."""
     nonce = os.urandom(16)
     created = _xsd_now()
     digest = base64.b64encode(
         hashlib.sha1(nonce + created.encode() + password.encode()).digest()
     ).decode()
-    header = (
+    return (
         f'<s:Header><wsse:Security xmlns:wsse="{WSSE}" xmlns:wsu="{WSU}" s:mustUnderstand="1">'
         f"<wsse:UsernameToken><wsse:Username>{username}</wsse:Username>"
         f'<wsse:Password Type="{DIGEST_TYPE}">{digest}</wsse:Password>'
         f'<wsse:Nonce EncodingType="{BASE64}">{base64.b64encode(nonce).decode()}</wsse:Nonce>'
         f"<wsu:Created>{created}</wsu:Created></wsse:UsernameToken></wsse:Security></s:Header>"
     )
-    return (_OPEN + header + _BODY + "</s:Envelope>").encode()
+
+
+def digest_envelope(body: str, username: str, password: str) -> bytes:
+    """An envelope around Body content `body`, with a fresh PasswordDigest header."""
+    return (_OPEN + digest_header(username, password) + "<s:Body>" + body
+            + "</s:Body></s:Envelope>").encode()
+
+
+def digest_request(username: str = USERNAME, password: str = PASSWORD) -> bytes:
+    """GetTravelTimes with a UsernameToken PasswordDigest: fresh nonce, Created = now."""
+    return digest_envelope(_READ, username, password)
+
+
+def report_items(prefix: str, count: int, segments: list[str], at: dt.datetime) -> str:
+    """ReportObservations Body content: `count` new observations (sensor ids prefix-i)."""
+    when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    items = "".join(
+        f"<t:observation><t:sensorId>{prefix}-{i}</t:sensorId>"
+        f"<t:segmentId>{segments[i % len(segments)]}</t:segmentId>"
+        f"<t:observedAt>{when}</t:observedAt><t:speedKph>{20 + i % 80}</t:speedKph>"
+        "</t:observation>"
+        for i in range(count)
+    )
+    return f"<t:ReportObservations>{items}</t:ReportObservations>"
+
+
+def report_request(prefix: str, count: int, segments: list[str], at: dt.datetime) -> bytes:
+    """A digest-authenticated (operator) ReportObservations of `count` new observations."""
+    return digest_envelope(report_items(prefix, count, segments, at), OPERATOR,
+                           OPERATOR_PASSWORD)
 
 
 def write_requests(path: Path, count: int, *, secured: bool) -> Path:

@@ -15,6 +15,7 @@ import zeep.exceptions
 from client import errors, fast_reads, operations
 from client.direct_http import DirectPoster, usable_for
 from client.fast_reads import FastRead
+from client.fast_report import FastReport
 from client.models import TNS, DirectionTravelTime, HighwaySummary, Observation, ReportResult
 from client.operations import Call, normalize_highway
 from client.options import TlsCert, Verify, resolve_options
@@ -117,6 +118,7 @@ class HighwayClient:
                 self._zeep, self._service, "ListHighways", fast_reads.highways, wsdl)
             self._operations["GetTravelTimes"] = FastRead(
                 self._zeep, self._service, "GetTravelTimes", fast_reads.travel_times, wsdl)
+            self._operations["ReportObservations"] = FastReport(self._zeep, self._service, wsdl)
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> HighwayClient:

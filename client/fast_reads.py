@@ -28,6 +28,7 @@ _ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "ListHighways": (),
     "GetTravelTimes": ("highway", "direction"),
+    "ReportObservations": ("observation",),  # client/fast_report.py writes its own request
 }
 XS = "http://www.w3.org/2001/XMLSchema"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,

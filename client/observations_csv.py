@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Collection
@@ -64,15 +65,17 @@ class Row:
     observation: Observation
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_time(text: str) -> dt.datetime:
+    """observed_at as an aware UTC datetime (cached: a file's times repeat across sensors)."""
     moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"observed_at {text!r} needs a time zone (e.g. Z)")
     return moment.astimezone(dt.UTC)
 
 
-def _parse_row(raw: dict[str, str | None]) -> Observation:
-    values = {key: (raw.get(key) or "").strip() for key in HEADER}
+def _parse_row(values: dict[str, str]) -> Observation:
+    """One row's stripped HEADER fields ("" when absent) -> Observation, or ValueError."""
     missing = [key for key in HEADER if not values[key]]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")
@@ -92,17 +95,25 @@ def _parse_row(raw: dict[str, str | None]) -> Observation:
 
 def read_rows(handle: TextIO) -> list[Row]:
     """Every row of the file, or MalformedFile listing the bad lines (up to 20 of them)."""
-    reader = csv.DictReader(handle)
-    if reader.fieldnames is None or not set(HEADER) <= {f.strip() for f in reader.fieldnames}:
+    reader = csv.reader(handle)
+    names = [name.strip() for name in next(reader, None) or ()]
+    if not set(HEADER) <= set(names):
         raise MalformedFile([f"line 1: header must contain {','.join(HEADER)}"], 1, [(1, "header")])
-    reader.fieldnames = [f.strip() for f in reader.fieldnames]
+    # Column of each HEADER field (the last one of a repeated name, as csv.DictReader reads).
+    column = {name: i for i, name in enumerate(names)}
+    wanted = [(key, column[key]) for key in HEADER]
+    width = len(names)
     rows: list[Row] = []
     entries: list[tuple[int, str]] = []
-    for raw in reader:
+    for fields in reader:
+        if not fields:
+            continue  # a blank line (csv.DictReader skips them too)
         try:
-            if None in raw:
+            if len(fields) > width:
                 raise ValueError("more fields than the header has")
-            rows.append(Row(reader.line_num, _parse_row(raw)))
+            count = len(fields)
+            values = {key: fields[i].strip() if i < count else "" for key, i in wanted}
+            rows.append(Row(reader.line_num, _parse_row(values)))
         except ValueError as exc:
             entries.append((reader.line_num, str(exc)))
     if entries:

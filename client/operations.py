@@ -12,7 +12,7 @@ import datetime as dt
 import decimal
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import zeep.exceptions
 from lxml import etree
@@ -103,6 +103,8 @@ def _read_travel_times(result: Any) -> list[DirectionTravelTime]:
 
 
 def _read_report(result: Any) -> ReportResult:
+    if isinstance(result, FastResult):  # client/fast_report.py read it already
+        return cast(ReportResult, result.value)
     return ReportResult(accepted=int(result.accepted), duplicates=int(result.duplicates))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import http.client
 import urllib.parse
 
@@ -25,6 +26,16 @@ def travel_times_body(highway: str, direction: str | None = None) -> str:
     """The Body content of a GetTravelTimes request."""
     extra = f"<t:direction>{direction}</t:direction>" if direction else ""
     return f"<t:GetTravelTimes><t:highway>{highway}</t:highway>{extra}</t:GetTravelTimes>"
+
+
+def report_body(prefix: str, count: int, segment: str = "192-EB-01") -> str:
+    """The Body content of a ReportObservations of `count` new observations, observed now."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    items = "".join(
+        f"<t:observation><t:sensorId>{prefix}-{i}</t:sensorId><t:segmentId>{segment}"
+        f"</t:segmentId><t:observedAt>{now}</t:observedAt><t:speedKph>50</t:speedKph>"
+        "</t:observation>" for i in range(count))
+    return f'<t:ReportObservations xmlns:t="{TNS}">{items}</t:ReportObservations>'
 
 
 @dataclasses.dataclass

@@ -22,10 +22,15 @@ SPYNE_VERSION = require("spyne", *TESTED_RANGE)
 
 def call_and_serialize(app: Any, server: Any, ctx: Any) -> bytes:
     """Run the dispatched operation of `ctx` and serialize its answer, exceptions unwrapped."""
+    return serialize(server, ctx, call(app, ctx))
+
+
+def call(app: Any, ctx: Any) -> Any:
+    """Run the dispatched operation of `ctx`; its result as `serialize` takes it."""
     out = app.call_wrapper(ctx)
     if len(ctx.descriptor.out_message._type_info) <= 1:
         out = [out]
-    return serialize(server, ctx, out)
+    return out
 
 
 def serialize(server: Any, ctx: Any, out_object: Any) -> bytes:

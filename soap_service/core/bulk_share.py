@@ -3,11 +3,12 @@ while small ones (reads) are in flight, so a stream of batches cannot starve rea
 
 Why: one process serves everything on one thread. A 1000-item batch costs milliseconds per
 step (parse, schema validation, checks); sent back to back, batches would take whatever the
-thread has, and reads would get the rest. After each step of a large request that runs without awaiting
-(parse, schema validation), the pipeline asks `after_step`: with small requests in flight, the large one waits long enough that its
-steps use at most `share` of the thread's time (a 3 ms step at share 0.3 waits 7 ms, and
-reads run meanwhile); with none in flight it only passes its turn, so batches alone run at
-full speed. Nothing is refused or skipped: a batch is only slower while reads need the time.
+thread has, and reads would get the rest. After each step of a large request that runs
+without awaiting (parse, schema validation), the pipeline asks `after_step`: with small
+requests in flight, the large one waits long enough that its steps use at most `share` of
+the thread's time (a 3 ms step at share 0.3 waits 7 ms, and reads run meanwhile); with none
+in flight it only passes its turn, so batches alone run at full speed. Nothing is refused or
+skipped: a batch is only slower while reads need the time.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from lxml.etree import _Element
 
     from soap_service.core.principal import Principal
+    from soap_service.core.stage_timing import StageLaps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Exchange:
     response_headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     # Free-form facts for logs and metrics (e.g. "auth": "digest"); never secrets.
     notes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Per-stage laps with --stage-timing (core/stage_timing.py); None otherwise.
+    timing: StageLaps | None = None
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """A request header by case-insensitive name."""

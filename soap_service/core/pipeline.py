@@ -4,17 +4,20 @@ and dispatch, security and authorization, rate limits, then the operation itself
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from soap_service import faults
 from soap_service.core.bulk_share import BulkShare
 from soap_service.core.errors import DependencyUnavailable
 from soap_service.core.exchange import Exchange, Reply
 from soap_service.core.observers import ExchangeObserver, ReplyExit
+from soap_service.core.stage_timing import OBSERVERS, OPERATION, PARSE, SCHEMA, StageTimer
+from soap_service.core.stage_timing import stage_names as _stage_names
 from soap_service.core.stages import EnvelopeGuard, OperationRunner, Stage
 from soap_service.faults import ServiceFault
 
 log = logging.getLogger("highway.request")
+
 
 class Pipeline:
     """Runs one exchange through every stage and always ends in a Reply, never an exception."""
@@ -28,6 +31,8 @@ class Pipeline:
         before_operation: Sequence[Stage],
         observers: Sequence[ExchangeObserver] = (),
         bulk: BulkShare | None = None,
+        timer: StageTimer | None = None,
+        stage_names: Mapping[type, str] | None = None,
     ) -> None:
         self._before_parse = tuple(before_parse)
         self._guard = guard
@@ -35,6 +40,14 @@ class Pipeline:
         self._before_operation = tuple(before_operation)
         # Paces the steps of large bodies while small requests wait (core/bulk_share.py).
         self.bulk = bulk if bulk is not None else BulkShare()
+        # --stage-timing: the resource starts each exchange's laps (exchange.timing) with this
+        # timer; each stage's timing name comes from its `timing_stage` or `stage_names`.
+        self.timer = timer
+        known = stage_names or {}
+        self._named_before_parse = tuple(zip(
+            self._before_parse, _stage_names(self._before_parse, known), strict=True))
+        self._named_before_operation = tuple(zip(
+            self._before_operation, _stage_names(self._before_operation, known), strict=True))
         # The same exit serves the answers decided before the pipeline (web/resource.py, the
         # front door's HTTP layer), so the observers see every answer the process sends.
         self.exit = ReplyExit(observers)
@@ -43,21 +56,38 @@ class Pipeline:
         """Take the exchange down the path; refusals become SOAP faults."""
         bulk = self.bulk
         bulk.begin(exchange)
+        laps = exchange.timing  # None unless --stage-timing: one check per boundary
         try:
-            for stage in self._before_parse:
+            for stage, name in self._named_before_parse:
                 await stage(exchange)
+                if laps is not None:
+                    laps.lap(name)
             # Parse and schema validation run without awaiting: their wall time is this
             # request's own, which is what the pacing measures.
             step = bulk.mark()
             self._guard.parse(exchange)
+            if laps is not None:
+                laps.lap(PARSE)
             await bulk.after_step(exchange, step)
+            if laps is not None:
+                laps.skip()  # pacing and yields to other requests are no stage of this one
             step = bulk.mark()
             prepared = self._runner.prepare(exchange)  # schema validation, dispatch
+            if laps is not None:
+                laps.lap(SCHEMA)
             await bulk.after_step(exchange, step)
-            for stage in self._before_operation:
+            if laps is not None:
+                laps.skip()
+            for stage, name in self._named_before_operation:
                 await stage(exchange)
+                if laps is not None:
+                    laps.lap(name)
             await bulk.pass_turn(exchange)
-            body = await self._runner.run(exchange, prepared)
+            if laps is not None:
+                laps.skip()
+            body = await self._runner.run(exchange, prepared)  # laps store, serialization
+            if laps is not None:
+                laps.lap(OPERATION)
             reply = Reply(200, body, tuple(exchange.response_headers))
             fault: ServiceFault | None = None
         except ServiceFault as exc:
@@ -74,7 +104,12 @@ class Pipeline:
             reply = fault_reply(fault, exchange)
         finally:
             bulk.end(exchange)
+        if laps is not None and fault is not None:
+            laps.skip()  # the refusing stage's partial time is charged to nothing
         self.exit.completed(exchange, reply, fault)
+        if laps is not None and self.timer is not None:
+            laps.lap(OBSERVERS)
+            self.timer.finish(exchange.operation, laps)
         return reply
 
 

@@ -3,6 +3,7 @@ never parses form bodies."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
@@ -94,3 +95,15 @@ class LimitedRequest(server.Request):
 def limited_request_factory(max_body_bytes: int) -> type[LimitedRequest]:
     """A LimitedRequest class with the given cap, for `Site(requestFactory=...)`."""
     return type("LimitedRequest", (LimitedRequest,), {"max_body_bytes": max_body_bytes})
+
+
+def stamped_request_factory(base: type[server.Request],
+                            clock: Callable[[], int]) -> type[server.Request]:
+    """`base` whose requests note `created_ns = clock()` when created (--stage-timing only:
+    the front-door stage runs from there to the pipeline)."""
+
+    def __init__(self: Any, channel: Any, *args: Any, **kwargs: Any) -> None:
+        self.created_ns = clock()
+        base.__init__(self, channel, *args, **kwargs)
+
+    return type(base.__name__, (base,), {"__init__": __init__})

@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 from soap_service import __version__, faults
 from soap_service.core.exchange import Exchange, Reply
 from soap_service.core.observers import ExchangeObserver
+from soap_service.core.stage_timing import StageTimer
 from soap_service.faults import ServiceFault
 from soap_service.ops.access_log import outcome_of
 from soap_service.state.replay import MemoryReplayCache
@@ -150,3 +151,25 @@ class LiveCollector(Collector):
                                   value=snap["recovery_total"])
         yield CounterMetricFamily("highway_redis_failures", "Redis calls that failed",
                                   value=snap["failure_total"])
+
+
+class StageCollector(Collector):
+    """--stage-timing totals (core/stage_timing.py), read on scrape."""
+
+    def __init__(self, timer: StageTimer) -> None:
+        self._timer = timer
+
+    def collect(self) -> Iterator[Metric]:
+        """See prometheus_client's Collector protocol."""
+        seconds = CounterMetricFamily("highway_stage_seconds", "Wall time spent per stage of "
+                                      "SOAP requests, by operation (--stage-timing)",
+                                      labels=["operation", "stage"])
+        for (operation, stage), spent_ns in sorted(self._timer.totals_ns.items()):
+            seconds.add_metric([operation, stage], spent_ns / 1e9)
+        yield seconds
+        requests = CounterMetricFamily("highway_stage_requests", "SOAP requests timed per "
+                                       "stage, by operation (--stage-timing)",
+                                       labels=["operation"])
+        for operation, count in sorted(self._timer.requests.items()):
+            requests.add_metric([operation], count)
+        yield requests

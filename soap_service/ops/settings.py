@@ -59,6 +59,12 @@ class OpsSettings:
         "127.0.0.1", flag="--metrics-host", parse=_host,
         help="address of the metrics listener (keep it private: metrics are not authenticated)",
     )
+    stage_timing: bool = setting(
+        False, flag="--stage-timing",
+        help="time every SOAP request per stage (front door, parse, schema, WS-Security, "
+        "authorization, rate limit, operation, serialization, store, observers) into "
+        "highway_stage_seconds_total on the metrics listener (needs --metrics-port)",
+    )
 
     def __post_init__(self) -> None:
         # Values built in code (not by the loader) get the same checks, naming the setting.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from soap_service import faults
 from soap_service.core.exchange import Exchange, Reply
 from soap_service.core.observers import ExchangeObserver
+from soap_service.core.stage_timing import FRONT_DOOR
 from soap_service.faults import ServiceFault
 
 NOTE_KEY = "in_flight_slot"  # exchange.notes[NOTE_KEY] is True while the exchange holds a slot
@@ -18,6 +19,8 @@ class InFlightLimit:
     pipeline decides one for every exchange, also when the client has gone meanwhile (its reply
     is then not written). Only SOAP requests pass this stage: GET routes and health checks are
     never counted."""
+
+    timing_stage = FRONT_DOOR  # --stage-timing: load shedding is part of the front door
 
     def __init__(self, limit: int) -> None:
         if limit < 1:

@@ -10,6 +10,7 @@ from limits import RateLimitItem
 
 from soap_service import faults
 from soap_service.core.exchange import Exchange
+from soap_service.core.stage_timing import RATE_LIMIT
 from soap_service.faults import ServiceFault
 from soap_service.ratelimit.backend import LimitBackend
 from soap_service.ratelimit.counters import Decision
@@ -54,6 +55,8 @@ def set_quota_headers(exchange: Exchange, decision: Decision, now: float) -> Non
 
 class _Limiter:
     """What both stages share: counting through the backend and building the refusal."""
+
+    timing_stage = RATE_LIMIT  # --stage-timing (core/stage_timing.py)
 
     def __init__(self, backend: LimitBackend, *, strict_wsi_faults: bool) -> None:
         self._backend = backend

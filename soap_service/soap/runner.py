@@ -25,6 +25,7 @@ from soap_service.contract.names import (
     REPORT_OBSERVATIONS,
 )
 from soap_service.core.exchange import Exchange
+from soap_service.core.stage_timing import OPERATION, SERIALIZATION, STORE
 from soap_service.faults import ServiceFault, truncate_fragment
 from soap_service.soap.direct_report import NotDirect, ReportAnswer, bind_observations
 from soap_service.soap.lexical import datetime_element_names, normalize_datetimes
@@ -143,16 +144,33 @@ class SpyneRunner:
                 pass  # not reachable for a schema-valid Body; Spyne's path decides
             else:
                 assert self._report_answer is not None
-                return self._report_answer.render(await self._report(batch))
-        if cache is None or key is None:
-            ctx = prepared.ctx or self._spyne_prepare(exchange.envelope)
-            await self._load(ctx)
-            return self._build(ctx)
+                laps = exchange.timing
+                if laps is None:
+                    return self._report_answer.render(await self._report(batch))
+                laps.lap(OPERATION)
+                result = await self._report(batch)
+                laps.lap(STORE)
+                body = self._report_answer.render(result)
+                laps.lap(SERIALIZATION)
+                return body
 
         async def build() -> bytes:
             ctx = prepared.ctx or self._spyne_prepare(exchange.envelope)
+            laps = exchange.timing
+            if laps is None:
+                await self._load(ctx)
+                return self._build(ctx)
+            laps.lap(OPERATION)
             await self._load(ctx)
-            return self._build(ctx)
+            laps.lap(STORE)
+            out = spyne_compat.call(self._app, ctx)
+            laps.lap(OPERATION)
+            body = spyne_compat.serialize(self._server, ctx, out)
+            laps.lap(SERIALIZATION)
+            return body
+
+        if cache is None or key is None:
+            return await build()
 
         body, how = await cache.answer(key, build)
         if how != "miss":

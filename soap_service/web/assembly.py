@@ -14,11 +14,15 @@ from soap_service.contract.limits import NetworkOutsideContract, check_network
 from soap_service.core.bulk_share import BulkShare
 from soap_service.core.observers import ExchangeObserver
 from soap_service.core.pipeline import Pipeline
+from soap_service.core.stage_timing import AUTHORIZATION, WS_SECURITY, StageTimer
 from soap_service.core.stages import Stage
 from soap_service.frontdoor.xml_guard import XmlGuard
 from soap_service.ratelimit.build import build_rate_limiting
 from soap_service.security.account_directory import AccountDirectory
+from soap_service.security.authorization import AuthorizationStage
 from soap_service.security.build import build_security_stages, is_loopback_host
+from soap_service.security.mtls_stage import ClientCertificateStage
+from soap_service.security.wss_stage import WsSecurityStage
 from soap_service.settings import ServerSettings, duration_seconds
 from soap_service.settings_loader import ConfigError
 from soap_service.soap.response_cache import ResponseCache, store_key_version
@@ -30,6 +34,13 @@ from soap_service.store.engines import open_engine
 from soap_service.store.traffic_store import TrafficStore, load_network
 from soap_service.web.ops_wiring import build_ops
 from soap_service.web.routes import ReadinessProbe
+
+# --stage-timing names of the security stages (the rate-limit stages name their own).
+SECURITY_TIMING_STAGES: dict[type, str] = {
+    WsSecurityStage: WS_SECURITY,
+    ClientCertificateStage: AUTHORIZATION,  # maps a client certificate to a principal
+    AuthorizationStage: AUTHORIZATION,
+}
 
 
 @dataclasses.dataclass
@@ -125,6 +136,8 @@ def build_service(
     parts["ops"] = ops
     observers: list[ExchangeObserver] = [rate_limiting.in_flight_release, *ops.observers]
     guard = XmlGuard.from_settings(settings.frontdoor)
+    timer = StageTimer() if settings.ops.stage_timing else None
+    parts["stage_timer"] = timer
 
     pipeline = Pipeline(
         before_parse=before_parse,
@@ -133,6 +146,8 @@ def build_service(
         before_operation=before_operation,
         observers=observers,
         bulk=BulkShare(settings.core.bulk_share),
+        timer=timer,
+        stage_names=SECURITY_TIMING_STAGES,
     )
 
     # Learnt from every database call and re-checked every second by StoreMonitor.

@@ -20,6 +20,7 @@ from soap_service.frontdoor.connection_caps import ConnectionCaps
 from soap_service.frontdoor.forwarded import ProxyTrust, forwarding_headers, parse_network
 from soap_service.frontdoor.http_checks import SOAP_PATH
 from soap_service.frontdoor.http_layer import cap_connections, install_front_door
+from soap_service.frontdoor.limited_request import stamped_request_factory
 from soap_service.ops.service_page import service_page_route
 from soap_service.security.build import is_loopback_host
 from soap_service.settings import ServerSettings
@@ -102,6 +103,9 @@ def build_site(service: Service, reactor: Any) -> tuple[server.Site, HighwayReso
     site = _Site(resource, reactor=reactor)
     # Body cap, deadlines, idle timeout; its refusals leave through the pipeline's exit.
     install_front_door(site, service.settings.frontdoor, service.pipeline.exit)
+    if service.pipeline.timer is not None:  # --stage-timing: requests note their creation
+        site.requestFactory = stamped_request_factory(site.requestFactory,
+                                                      service.pipeline.timer.clock)
     site.displayTracebacks = False
     site.noisy = False
     return site, resource

@@ -8,7 +8,12 @@ from typing import Any
 
 from soap_service.core.observers import ExchangeObserver
 from soap_service.ops.access_log import AccessLog
-from soap_service.ops.metrics import LiveCollector, MetricsObserver, ServiceMetrics
+from soap_service.ops.metrics import (
+    LiveCollector,
+    MetricsObserver,
+    ServiceMetrics,
+    StageCollector,
+)
 from soap_service.ops.redis_ready import RedisReadiness
 from soap_service.settings import ServerSettings
 from soap_service.web.routes import ReadinessProbe
@@ -58,6 +63,8 @@ def start_ops(service: Any, resource: Any, reactor: Any, *, metrics_socket: Any 
     parts: OpsParts | None = service.parts.get("ops")
     if parts is None:
         return
+    if parts.metrics is None and service.parts.get("stage_timer") is not None:
+        log.warning("--stage-timing without --metrics-port: stage times are kept but not served")
     if parts.metrics is not None:
         from soap_service.ops.metrics_server import listen_metrics
 
@@ -66,6 +73,9 @@ def start_ops(service: Any, resource: Any, reactor: Any, *, metrics_socket: Any 
                           service.parts["state"].replay_cache if "state" in service.parts
                           else None)
         )
+        timer = service.parts.get("stage_timer")
+        if timer is not None:
+            parts.metrics.add_live_collector(StageCollector(timer))
         port = metrics_port_for(service.settings)
         assert port is not None
         parts.metrics_port = listen_metrics(

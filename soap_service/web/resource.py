@@ -136,6 +136,9 @@ class HighwayResource(resource.Resource):
 
     def _dispatch(self, request: server.Request, exchange: Exchange) -> Any:
         self.in_flight += 1
+        timer = self._pipeline.timer
+        if timer is not None:  # --stage-timing: the front door runs from the request's creation
+            exchange.timing = timer.start(getattr(request, "created_ns", None))
         finished = {"gone": False}
         request.notifyFinish().addErrback(lambda _: finished.update(gone=True))
         # The reply is written from inside the task: a done-callback on it would cost one

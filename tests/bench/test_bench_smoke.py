@@ -47,9 +47,41 @@ def test_smoke_run_checks_every_answer_and_writes_results(tmp_path: Path) -> Non
     for row in ingest["rows"]:
         assert row["batches"] > 0 and row["reads_under_ingest"]["requests"] > 0, row
     assert "Reads under ingest" in done.stdout
+    _check_issue17_sections(result, done.stdout)
     # The chart needs the `bench` extra (matplotlib); CI installs it, so there it must exist.
     if _has_matplotlib() or os.environ.get("CI", "").lower() == "true":
         assert (tmp_path / "latest.png").stat().st_size > 1000
+
+
+def _check_issue17_sections(result: dict, stdout: str) -> None:
+    """Per-stage costs, the per-request ratios and the client report side were measured."""
+    stages = result["stages"]["workloads"]
+    assert set(stages) == {"cached read", "cache-missing read", "single-item report",
+                           "1000-item report"}
+    everywhere = {"front_door", "parse", "schema", "ws_security", "authorization",
+                  "rate_limit", "operation", "observers"}
+    for name, row in stages.items():
+        assert row["requests"] > 0, (name, row)
+        assert {stage for stage, us in row["us"].items() if us > 0} >= everywhere, (name, row)
+    # A miss and a batch reach the store; a miss is serialized by Spyne.
+    for name in ("cache-missing read", "single-item report", "1000-item report"):
+        assert stages[name]["us"]["store"] > 0, (name, stages[name])
+    assert stages["cache-missing read"]["us"]["serialization"] > 0
+    assert "Per-stage costs" in stdout and "| ws_security |" in stdout
+    essential = result["essential"]
+    assert essential["baseline_ms"] > 0 and essential["server_batch_ms"] > 0
+    assert essential["single_report_per_s"] > 0 and essential["missing_read_ms"] > 0
+    assert result["client_report"]["library_obs_per_s"] > 0
+    assert result["client_report"]["cli_obs_per_s"] > 0
+    targets = {row["target"]: row for row in result["targets"]}
+    for name in ("ingest essential work / server per 1000-item batch >= 0.5 (1 conn, secured)",
+                 "single-item reports/s >= 0.8 x cached reads/s (1 conn)",
+                 "cache-missing read <= 2 x cached read (1 conn)",
+                 "HighwayClient.report_observations >= 0.8 x raw POSTs (obs/s, 1000-item "
+                 "batches)",
+                 "highway-client report >= 0.8 x raw POSTs (obs/s of the upload: 2N - N "
+                 "batches)"):
+        assert targets[name]["verdict"] in ("pass", "FAIL"), targets[name]
 
 
 def test_wrong_answers_are_caught(tmp_path: Path) -> None:
@@ -61,7 +93,8 @@ def test_wrong_answers_are_caught(tmp_path: Path) -> None:
          "variants.check_secured = lambda url: None;"
          "workload.digest_request = functools.partial(workload.digest_request,"
          " password='not-the-password');"
-         "sys.exit(run.main(['--smoke', '--variants', 'C', '--no-client', '--out', sys.argv[1]]))",
+         "sys.exit(run.main(['--smoke', '--variants', 'C', '--no-client', '--no-stages',"
+         " '--no-essential', '--out', sys.argv[1]]))",
          str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
