@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -231,8 +232,20 @@ def serve(
     local = settings.listener_url(port.getHost().port)
     print(f"highway-server listening on {local} (advertised endpoint {endpoint}, "
           f"contract at {endpoint}?wsdl)", file=sys.stderr, flush=True)
+    settle_heap()
     reactor.run(installSignalHandlers=False)
     return 0 if drainer.clean is not False else 1
+
+
+def settle_heap() -> None:
+    """Put what the process built at start out of the garbage collector's sight.
+
+    Spyne's model, the contract's schemas, the network and the libraries live as long as the
+    process; every full collection used to walk them all, stopping the reactor ~30-60 ms
+    every second or two under load (every request in flight then waited). Frozen, a full
+    collection only walks what requests created since (gc.freeze, Python >= 3.7)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _install_signal_handlers(reactor: Any, reloader: Reloader) -> None:
