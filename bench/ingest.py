@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import http.client
+import os
 import re
 import threading
 import time
@@ -27,6 +28,7 @@ from bench import loadgen, servers, variants, workload
 from bench.servers import Server
 
 BATCH = 1000
+PREBUILT = 240  # bodies made ahead per ingesting client (more are made as needed)
 READ_CONNECTIONS = 16
 # The servers here run without authentication (reads and batches are the store's load, not
 # digest checking); every limit is set far above what the benchmark can reach.
@@ -69,28 +71,44 @@ class Ingester(threading.Thread):
     """Sends BATCH-item batches back to back over one keep-alive connection until stopped;
     a batch counts only if answered 200 with every item accepted."""
 
-    def __init__(self, url: str, segments: list[str], prefix: str) -> None:
+    def __init__(self, url: str, segments: list[str], prefix: str, *, cpus: str | None = None,
+                 prebuilt: int = PREBUILT) -> None:
         super().__init__(daemon=True, name=f"ingest-{prefix}")
         self._url = urllib.parse.urlsplit(url)
         self._segments = segments
         self._prefix = prefix
+        self._cpus = cpus
         self._halt = threading.Event()
         self.first_batch = threading.Event()
         self.result = IngestResult()
+        # Built before the clock starts: making a 150 KB body costs the client milliseconds of
+        # CPU, which would otherwise compete with the load generator (or the server) for a core.
+        at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+        self._bodies = [report_body(prefix, n, segments, at) for n in range(prebuilt)]
+
+    def _body(self, number: int) -> bytes:
+        if number < len(self._bodies):
+            return self._bodies[number]
+        return report_body(self._prefix, number, self._segments,
+                           dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5))
 
     def _connection(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(self._url.hostname or "127.0.0.1", self._url.port,
                                           timeout=30)
 
     def run(self) -> None:
-        """The client loop (runs in this thread)."""
+        """The client loop (runs in this thread, on the load generator's cores)."""
+        if self._cpus is not None:
+            try:  # pid 0: this thread only (Linux)
+                os.sched_setaffinity(0, {int(c) for c in self._cpus.split(",")})
+            except (AttributeError, OSError, ValueError):
+                pass
         conn = self._connection()
         started = time.perf_counter()
         number = 0
         try:
             while not self._halt.is_set():
-                body = report_body(self._prefix, number, self._segments,
-                                   dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5))
+                body = self._body(number)
                 number += 1
                 try:
                     conn.request("POST", self._url.path, body=body, headers={
@@ -128,9 +146,10 @@ class Ingester(threading.Thread):
 
 
 @contextmanager
-def ingesting(url: str, segments: list[str], prefix: str) -> Iterator[Ingester]:
+def ingesting(url: str, segments: list[str], prefix: str,
+              cpus: str | None = None) -> Iterator[Ingester]:
     """An Ingester running (its first batch acknowledged) for the duration of the block."""
-    ingester = Ingester(url, segments, prefix)
+    ingester = Ingester(url, segments, prefix, cpus=cpus)
     ingester.start()
     ingester.first_batch.wait(timeout=60)
     try:
@@ -160,14 +179,14 @@ def measure(label: str, read_url: str, ingest_server: Server, segments: list[str
                     duration=min(2.0, duration), cpus=loadgen_cpus, reuse=True)
     alone = reads()
     cpu_before = ingest_server.cpu_seconds()
-    with ingesting(ingest_url, segments, f"{tag}a") as ingester:
+    with ingesting(ingest_url, segments, f"{tag}a", loadgen_cpus) as ingester:
         time.sleep(duration)
     ingest_alone = ingester.result
     # The ingesting server's CPU per batch (parse, schema, binding, checks, the insert's
     # share): with one reactor per process, that much reactor time each read may wait behind.
     cpu_per_batch_ms = ((ingest_server.cpu_seconds() - cpu_before) * 1000
                         / max(1, ingest_alone.batches))
-    with ingesting(ingest_url, segments, f"{tag}b") as ingester:
+    with ingesting(ingest_url, segments, f"{tag}b", loadgen_cpus) as ingester:
         under = reads()
     ingest_under = ingester.result
     # Alone again, over the rows the batches left in the speed window: tells a slowdown from
@@ -219,12 +238,17 @@ def run(workdir: Path, *, duration: float, server_cpus: str, wide_cpus: str,
     rows: list[dict[str, Any]] = []
     unavailable: dict[str, str] = {}
 
+    # The second process stands for a second machine: with fewer than 3 cores it gets the load
+    # generator's core rather than sharing the first process's (the reads measured are on
+    # the first; sharing its core would measure a core split between two servers).
+    second_cpus = wide_cpus if (os.cpu_count() or 1) >= 3 else loadgen_cpus
+
     def one(label: str, db: str, two: bool) -> None:
         segments = workload.seed_database(db)
         started = [_serve(f"ingest-{len(rows)}-a", db, server_cpus, workdir)]
         try:
             if two:
-                started.append(_serve(f"ingest-{len(rows)}-b", db, wide_cpus, workdir))
+                started.append(_serve(f"ingest-{len(rows)}-b", db, second_cpus, workdir))
             row = measure(label, started[0].url, started[-1], segments,
                           duration=duration, loadgen_cpus=loadgen_cpus, workdir=workdir)
         finally:
@@ -260,6 +284,8 @@ def run(workdir: Path, *, duration: float, server_cpus: str, wide_cpus: str,
     pg_ratio = (round(pg["ingest_alone_obs_per_s"] / sqlite["ingest_alone_obs_per_s"], 3)
                 if sqlite and pg and sqlite["ingest_alone_obs_per_s"] else None)
     return {"duration_s": duration, "batch": BATCH, "read_connections": READ_CONNECTIONS,
+            "placement": {"first_process": server_cpus, "second_process": second_cpus,
+                          "clients": loadgen_cpus},
             "rows": rows, "pg_over_sqlite_ingest": pg_ratio, "unavailable": unavailable,
             "correct": all(row["correct"] for row in rows) and bool(rows)}
 
@@ -269,7 +295,10 @@ def markdown(section: dict[str, Any]) -> str:
     lines = [
         f"Reads under ingest (GetTravelTimes, {section['read_connections']} connections; "
         f"batches of {section['batch']} back to back from one client; "
-        f"{section['duration_s']:g} s each):", "",
+        f"{section['duration_s']:g} s each; cores: first process "
+        f"{section.get('placement', {}).get('first_process', '?')}, second process "
+        f"{section.get('placement', {}).get('second_process', '?')}, clients "
+        f"{section.get('placement', {}).get('clients', '?')}):", "",
         "| configuration | reads alone /s | p50 / p99 ms | reads under ingest /s | "
         "p50 / p99 ms | ratio | reads after ingest /s | ingest obs/s (alone / under reads) "
         "| server CPU ms/batch |",

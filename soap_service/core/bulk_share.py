@@ -4,11 +4,13 @@ while small ones (reads) are in flight, so a stream of batches cannot starve rea
 Why: one process serves everything on one thread. A 1000-item batch costs milliseconds per
 step (parse, schema validation, checks); sent back to back, batches would take whatever the
 thread has, and reads would get the rest. After each step of a large request that runs
-without awaiting (parse, schema validation), the pipeline asks `after_step`: with small
-requests in flight, the large one waits long enough that its steps use at most `share` of
-the thread's time (a 3 ms step at share 0.3 waits 7 ms, and reads run meanwhile); with none
-in flight it only passes its turn, so batches alone run at full speed. Nothing is refused or
-skipped: a batch is only slower while reads need the time.
+without awaiting (parse, schema validation) and after its operation (binding, and the
+store's work: SQLite's writer runs on this process's cores too), the pipeline asks
+`after_step`: with small requests in flight, the large one waits long enough that its steps
+use at most `share` of the time (a 3 ms step at share 0.3 waits 7 ms, and reads run
+meanwhile; one wait is at most MAX_WAIT_SECONDS); with none in flight it only passes its
+turn, so batches alone run at full speed. Nothing is refused or skipped: a batch is only
+slower while reads need the time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from soap_service.core.exchange import Exchange
 # A body this large is a batch: smaller ones (every read, small reports) are never held.
 LARGE_BODY_BYTES = 16 * 1024
 DEFAULT_SHARE = 0.3
+MAX_WAIT_SECONDS = 0.05  # the longest one step is held (three paced steps per batch)
 
 
 class BulkShare:
@@ -65,7 +68,9 @@ class BulkShare:
             return
         if self.small_in_flight > 0 and self.share < 1:
             took = self._now() - step_started
-            wait = took * (1 - self.share) / self.share
+            # Capped: a step slowed by something else (a lock wait in the store) must not
+            # turn into a long hold; the cap bounds what pacing adds to any one answer.
+            wait = min(MAX_WAIT_SECONDS, took * (1 - self.share) / self.share)
             self.held_seconds += wait
             await self._sleep(wait)
         else:

@@ -85,9 +85,14 @@ class Pipeline:
             await bulk.pass_turn(exchange)
             if laps is not None:
                 laps.skip()
+            step = bulk.mark()
             body = await self._runner.run(exchange, prepared)  # laps store, serialization
             if laps is not None:
                 laps.lap(OPERATION)
+            # A batch's answer waits its turn too: the next batch then starts later.
+            await bulk.after_step(exchange, step)
+            if laps is not None:
+                laps.skip()
             reply = Reply(200, body, tuple(exchange.response_headers))
             fault: ServiceFault | None = None
         except ServiceFault as exc:

@@ -117,3 +117,15 @@ def test_the_pipeline_counts_every_small_request_out_however_it_ends(tmp_path: P
     statuses = asyncio.run(main())
     assert statuses[0] == 200 and all(status >= 400 for status in statuses[1:])
     assert bulk.small_in_flight == 0
+
+
+def test_a_slow_step_is_held_at_most_the_cap() -> None:
+    from soap_service.core.bulk_share import MAX_WAIT_SECONDS
+
+    bulk, fake = _paced(0.3)
+    small, large = _exchange(10), _exchange(5000)
+    bulk.begin(small)
+    started = bulk.mark()
+    fake.now += 3.0  # e.g. a store step that waited for a lock
+    asyncio.run(bulk.after_step(large, started))
+    assert fake.slept == [MAX_WAIT_SECONDS]
