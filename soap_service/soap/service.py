@@ -117,26 +117,28 @@ class OperationLoader:
         name = ctx.descriptor.name
         args = ctx.in_object
         if name == "GetTravelTimes":
-            highway, direction = args[0], args[1]
-            try:
-                ctx.udc = await self._store.travel_times(
-                    highway, domain.Direction(str(direction)) if direction is not None else None
-                )
-            except UnknownHighway:
-                raise ServiceFault(
-                    faults.CLIENT_UNKNOWN_HIGHWAY, f"Unknown highway '{highway}'."
-                ) from None
-            except UnknownDirection:
-                raise ServiceFault(
-                    faults.CLIENT_UNKNOWN_DIRECTION,
-                    f"Highway '{highway}' has no direction {direction}.",
-                ) from None
+            ctx.udc = await travel_times(self._store, args[0], args[1])
         elif name == "ReportObservations":
             batch = [
                 domain.Observation(o.sensorId, o.segmentId, o.observedAt, float(o.speedKph))
                 for o in args[0]
             ]
             ctx.udc = await report_batch(self._store, batch)
+
+
+async def travel_times(store: TrafficStore, highway: str,
+                       direction: str | None) -> list[domain.DirectionTravelTime]:
+    """GetTravelTimes' data; an unknown highway or direction becomes its fault (the same on
+    every serialization path)."""
+    try:
+        return await store.travel_times(
+            highway, domain.Direction(str(direction)) if direction is not None else None)
+    except UnknownHighway:
+        raise ServiceFault(faults.CLIENT_UNKNOWN_HIGHWAY, f"Unknown highway '{highway}'.") from None
+    except UnknownDirection:
+        raise ServiceFault(
+            faults.CLIENT_UNKNOWN_DIRECTION, f"Highway '{highway}' has no direction {direction}.",
+        ) from None
 
 
 async def report_batch(store: TrafficStore, batch: list[domain.Observation]) -> domain.ReportResult:

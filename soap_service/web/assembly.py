@@ -27,7 +27,12 @@ from soap_service.settings import ServerSettings, duration_seconds
 from soap_service.settings_loader import ConfigError
 from soap_service.soap.response_cache import ResponseCache, store_key_version
 from soap_service.soap.runner import SpyneRunner
-from soap_service.soap.service import OperationLoader, build_application, report_batch
+from soap_service.soap.service import (
+    OperationLoader,
+    build_application,
+    report_batch,
+    travel_times,
+)
 from soap_service.state.shared import open_state
 from soap_service.store import database, sample_network
 from soap_service.store.engines import open_engine
@@ -106,7 +111,8 @@ def build_service(
     # Read answers are reused while the data holds; the full request path still runs.
     cache = ResponseCache(store.answer_version, key_version=store_key_version(store))
     runner = SpyneRunner(build_application(store), load=OperationLoader(store), cache=cache,
-                         report=functools.partial(report_batch, store))
+                         report=functools.partial(report_batch, store),
+                         travel_times=functools.partial(travel_times, store))
     parts: dict[str, Any] = {"reactor": reactor, "store_health": store.engine.health,
                              "response_cache": cache}  # cleared when the network changes
     accounts = AccountDirectory(store.engine, ttl_seconds=settings.core.accounts_cache_seconds)
