@@ -21,7 +21,7 @@ LABELS = {
     "B": "plain Spyne behind Twisted WSGI, no security",
     "C": "ours, everything on (digest auth, limits, SQLite)",
     "D": "C with --state-url redis://",
-    "E": "C with --workers 2",
+    "E": "D with --workers 2 (Redis state)",
 }
 SECURED = {"A": False, "B": False, "C": True, "D": True, "E": True}
 # Limits that are enforced (the stages run and count) but never reached by the benchmark.
@@ -50,6 +50,7 @@ class Context:
     # rather than taking CPU from the server it is meant to be measured against.
     redis_cpus: str = "1"
     redis: subprocess.Popen[bytes] | None = None
+    redis_url: str | None = None
 
 
 def post(url: str, body: bytes, timeout: float = 10.0) -> tuple[int, bytes]:
@@ -88,7 +89,10 @@ def _free_port() -> int:
 
 
 def start_redis(ctx: Context) -> str:
-    """A real redis-server (no persistence) on a free loopback port, on `ctx.redis_cpus`."""
+    """A real redis-server (no persistence) on a free loopback port, on `ctx.redis_cpus`;
+    started once per run (D and E share it)."""
+    if ctx.redis is not None and ctx.redis.poll() is None and ctx.redis_url is not None:
+        return ctx.redis_url
     binary = shutil.which("redis-server")
     if binary is None:
         raise NotAvailable("redis-server is not installed")
@@ -105,7 +109,8 @@ def start_redis(ctx: Context) -> str:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
                 sock.sendall(b"PING\r\n")
                 if sock.recv(16).startswith(b"+PONG"):
-                    return f"redis://127.0.0.1:{port}/0"
+                    ctx.redis_url = f"redis://127.0.0.1:{port}/0"
+                    return ctx.redis_url
         except OSError:
             time.sleep(0.05)
     raise NotAvailable("redis-server did not answer PING")
@@ -127,9 +132,9 @@ def start(key: str, ctx: Context, *, canned: Path | None = None) -> Server:
     if key == "D":
         args += ["--state-url", start_redis(ctx)]
     if key == "E":
-        # C's state is memory://, so each worker keeps its own replay cache; the server refuses
-        # that unless told (the benchmark's nonces are unique, so nothing is lost here).
-        args += ["--workers", "2", "--allow-per-process-state"]
+        # Two workers share their limits and replay cache through Redis (issue 17: "--workers 2
+        # with Redis state"), so each is compared with D, one worker on the same state.
+        args += ["--workers", "2", "--state-url", start_redis(ctx)]
         cpus = ctx.wide_server_cpus
     server = servers.start(key, args, cpus=cpus, workdir=ctx.workdir)
     try:
