@@ -1,4 +1,6 @@
-"""Retention: observations older than `--retention` are deleted in the background.
+"""Background store upkeep: retention, and the once-a-second speed-window refresh.
+
+Observations older than `--retention` are deleted; the speed windows in use follow new rows.
 
 A periodic task on the reactor's clock deletes in small transactions (store.expire_observations),
 so ingest batches interleave with it and no request waits for it. SQLite files created by this
@@ -40,3 +42,20 @@ class RetentionTask(PeriodicCheck):
             self.deleted_total += deleted
             log.info("retention: deleted %d observations older than %s", deleted,
                      self._store.retention)
+
+
+class WindowRefresher(PeriodicCheck):
+    """Keeps the speed windows in use up to date every second (TrafficStore.refresh_windows)."""
+
+    def __init__(self, store: TrafficStore, reactor: Any, interval: float = 1.0) -> None:
+        super().__init__(reactor, interval)
+        self._store = store
+        self.refreshed_total = 0
+
+    async def _check(self) -> None:
+        try:
+            self.refreshed_total += await self._store.refresh_windows()
+        except StoreUnavailable:
+            return  # recorded by the engine; reads still update their windows themselves
+        except Exception as exc:  # noqa: BLE001 - a refresh must never kill the loop
+            log.error("speed window refresh failed: %r", exc)

@@ -40,6 +40,7 @@ class SegmentWindows:
         self.network_version = network_version
         self.seen: int | None = None  # the highest batch_seq already included; None: unloaded
         self.since_ms: int | None = None
+        self.last_read = 0.0  # time.monotonic() of the last read (refreshes do not count)
         # SortedList (a list of bounded sublists): O(log n) inserts, removals and indexing, so
         # a batch of 1000 rows joins a window of 100,000 in ~1 ms (a plain sorted list paid a
         # memmove of the whole list per row: ~30 ms).

@@ -154,6 +154,7 @@ _NEW_ROWS = (
     " WHERE segment_id IN ({placeholders}) AND batch_seq > ?"
 )
 MAX_WINDOW_SETS = 4096  # segment sets (a highway, or one direction) whose windows are kept
+WINDOW_IDLE_SECONDS = 60.0  # windows not read for this long are no longer refreshed
 log = logging.getLogger("highway.store")
 
 
@@ -284,11 +285,12 @@ class TrafficStore:
         ]
 
     async def window_summaries(
-        self, segment_ids: Sequence[str], since_ms: int
+        self, segment_ids: Sequence[str], since_ms: int, *, read: bool = True
     ) -> dict[str, traveltime.WindowSummary]:
         """(median speed, latest observedAt) of each segment's observations since `since_ms`;
         segments without one are absent. The first read of a set of segments loads its window;
-        later reads fetch only rows stored since and expire the old (store/speed_window.py)."""
+        later reads fetch only rows stored since and expire the old (store/speed_window.py).
+        `read=False`: a refresh (refresh_windows), not a read that keeps the window in use."""
         if not segment_ids:
             return {}
         key = tuple(segment_ids)
@@ -297,6 +299,8 @@ class TrafficStore:
             if len(self._windows) >= MAX_WINDOW_SETS:
                 self._windows.clear()
             windows = self._windows[key] = SegmentWindows(key, self._network.version)
+        if read:
+            windows.last_read = time.monotonic()
         placeholders = ",".join("?" * len(key))
         if windows.seen is None or windows.since_ms is None or since_ms < windows.since_ms:
             rows = await self.engine.fetchall(
@@ -310,6 +314,28 @@ class TrafficStore:
             windows.add((r[0], float(r[1]), int(r[2]), int(r[3])) for r in rows)
             windows.expire(since_ms)
         return windows.summaries()
+
+    async def refresh_windows(self, *, idle_seconds: float = WINDOW_IDLE_SECONDS) -> int:
+        """Bring the speed windows read in the last `idle_seconds` up to date with the rows
+        stored since (by any process); returns how many were refreshed.
+
+        Run every second (WindowRefresher), so the first read after a spell of ingest without
+        reads merges about a second of rows, not all of them (which held every read of that
+        highway for ~100 ms at 25,000 observations/s). The same incremental read as a read's,
+        so it is exact and safe beside concurrent reads (store/speed_window.py)."""
+        version = await self.data_version()
+        since_ms = _to_ms(self.now() - self._window)
+        now = time.monotonic()
+        refreshed = 0
+        for key, windows in list(self._windows.items()):
+            if (windows.seen is None or windows.seen >= version
+                    or windows.network_version != self._network.version
+                    or windows.since_ms is None or since_ms < windows.since_ms
+                    or now - windows.last_read > idle_seconds):
+                continue
+            await self.window_summaries(key, since_ms, read=False)
+            refreshed += 1
+        return refreshed
 
     def validate_batch(self, batch: Sequence[Observation]) -> None:
         """Raise InvalidObservation for the first item that cannot be stored."""

@@ -27,7 +27,7 @@ from soap_service.security.build import is_loopback_host
 from soap_service.settings import ServerSettings
 from soap_service.settings_loader import ConfigError
 from soap_service.store.network_watch import NetworkWatcher
-from soap_service.store.retention import RetentionTask
+from soap_service.store.retention import RetentionTask, WindowRefresher
 from soap_service.web.assembly import Service, build_service
 from soap_service.web.drain import Drainer
 from soap_service.web.ops_wiring import start_ops
@@ -201,6 +201,8 @@ def serve(
     retention = RetentionTask(service.store, reactor)  # deletes expired observations
     if service.store.retention is not None:
         reactor.callWhenRunning(retention.start)
+    refresher = WindowRefresher(service.store, reactor)  # speed windows stay current
+    reactor.callWhenRunning(refresher.start)
     # With --port 0 the advertised endpoint needs the port actually bound.
     endpoint = settings.endpoint_url(port.getHost().port)
     resource.add_get_route(SOAP_PATH, contract_route(endpoint))
@@ -223,6 +225,7 @@ def serve(
         monitor.stop()
         watcher.stop()
         retention.stop()
+        refresher.stop()
         return Deferred.fromFuture(asyncio.ensure_future(service.store.engine.close()))
 
     reactor.addSystemEventTrigger("after", "shutdown", close_store)
