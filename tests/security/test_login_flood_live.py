@@ -49,6 +49,21 @@ def _call(sock: object, request: bytes) -> rawhttp.Response:
     return answer
 
 
+def _served(sock: object, request: bytes, retries: list[int]) -> int:
+    """The status a client that honours 503 Retry-After ends with (three tries at most).
+
+    With 12 floods against 8 in-flight slots, a loaded machine can momentarily have every
+    slot busy; the cap then answers 503 Server.Overloaded with Retry-After, as designed."""
+    for _ in range(3):
+        answer = _call(sock, request)
+        if answer.status != 503:
+            return answer.status
+        assert answer.faultcode == "soap:Server.Overloaded", answer.faultcode
+        retries.append(1)
+        time.sleep(min(1.0, float(answer.headers.get("retry-after", "1"))))
+    return answer.status
+
+
 def test_wrong_password_flood_does_not_lock_out_a_legitimate_caller(server):
     legit = rawhttp.connect(server.port)
     assert _call(legit, _login("alice", PASSWORDS["alice"])).status == 200  # cached from now on
@@ -76,7 +91,9 @@ def test_wrong_password_flood_does_not_lock_out_a_legitimate_caller(server):
     for thread in threads:
         thread.start()
     try:
-        served = [_call(legit, _login("alice", PASSWORDS["alice"])).status for _ in range(20)]
+        retries: list[int] = []
+        served = [_served(legit, _login("alice", PASSWORDS["alice"]), retries)
+                  for _ in range(20)]
         for event in throttled.values():
             assert event.wait(20), "an attacker was never throttled"
         # A caller whose password is not cached, from another address, is served too.
@@ -92,13 +109,15 @@ def test_wrong_password_flood_does_not_lock_out_a_legitimate_caller(server):
             assert answer.faultcode == "soap:Server.Overloaded", answer.faultcode
             time.sleep(float(answer.headers.get("retry-after", "1")))
         time.sleep(0.5)
-        served += [_call(legit, _login("alice", PASSWORDS["alice"])).status for _ in range(20)]
+        served += [_served(legit, _login("alice", PASSWORDS["alice"]), retries)
+                   for _ in range(20)]
     finally:
         stop.set()
         for thread in threads:
             thread.join(30)
         legit.close()
     assert served == [200] * 40
+    assert len(retries) <= 10  # crowded out now and then at worst, never locked out
     assert bob == 200
     codes = {code for _, code in seen}
     assert codes <= {"wsse:FailedAuthentication", "soap:Client.RateLimited",
