@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ from soap_service.soap.response_cache import CACHEABLE_OPERATIONS, Key, Response
 from soap_service.soap.service import OPERATIONS
 
 TNS = CONTRACT_NAMESPACE
+log = logging.getLogger("highway.soap")
 # Elements whose schema-valid text Spyne may not parse (24:00:00, whitespace): lexical.py.
 _DATETIME_NAMES = datetime_element_names(schema_element())
 _REQUEST_TAGS = {f"{{{TNS}}}{name}": name for name in OPERATIONS}
@@ -104,8 +106,12 @@ class SpyneRunner:
         # GetTravelTimes answers written without Spyne's serialization (soap/direct_read.py):
         # `travel_times(highway, direction)` is soap/service.py travel_times on the store.
         self._travel_times = travel_times
-        self._travel_answer = (TravelTimesAnswer(self._render_travel_times, _SAMPLE_ANSWER)
-                               if travel_times is not None else None)
+        self._travel_answer: TravelTimesAnswer | None = None
+        if travel_times is not None:
+            try:
+                self._travel_answer = TravelTimesAnswer(self._render_travel_times, _SAMPLE_ANSWER)
+            except ValueError as exc:  # another Spyne writes differently: its path serves
+                log.warning("direct GetTravelTimes writer disabled: %s", exc)
 
     def prepare(self, exchange: Exchange) -> Prepared:
         """Validate the Body against the contract, find the operation (exchange.operation)."""

@@ -119,3 +119,15 @@ def test_the_pipeline_answers_alike_with_and_without_the_direct_writer(
         expected = _read(spyne, highway, direction)
         assert _read(direct, highway, direction) == expected
         assert expected[0] in (200, 500)  # unknown highway/direction: the same fault
+
+
+def test_a_writer_that_differs_from_spyne_is_disabled_not_fatal(
+        store: TrafficStore, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from soap_service.soap import direct_read
+
+    monkeypatch.setattr(direct_read, "_double", lambda value: f"{value:.3f}")
+    runner = SpyneRunner(build_application(store), load=OperationLoader(store),
+                         travel_times=functools.partial(travel_times, store))
+    assert runner._travel_answer is None  # noqa: SLF001 - Spyne's path serves every miss
+    assert "direct GetTravelTimes writer disabled" in caplog.text
