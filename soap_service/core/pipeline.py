@@ -11,7 +11,14 @@ from soap_service.core.bulk_share import BulkShare
 from soap_service.core.errors import DependencyUnavailable
 from soap_service.core.exchange import Exchange, Reply
 from soap_service.core.observers import ExchangeObserver, ReplyExit
-from soap_service.core.stage_timing import OBSERVERS, OPERATION, PARSE, SCHEMA, StageTimer
+from soap_service.core.stage_timing import (
+    NO_LAPS,
+    OBSERVERS,
+    OPERATION,
+    PARSE,
+    SCHEMA,
+    StageTimer,
+)
 from soap_service.core.stage_timing import stage_names as _stage_names
 from soap_service.core.stages import EnvelopeGuard, OperationRunner, Stage
 from soap_service.faults import ServiceFault
@@ -56,43 +63,34 @@ class Pipeline:
         """Take the exchange down the path; refusals become SOAP faults."""
         bulk = self.bulk
         bulk.begin(exchange)
-        laps = exchange.timing  # None unless --stage-timing: one check per boundary
+        laps = exchange.timing or NO_LAPS  # records only with --stage-timing
         try:
             for stage, name in self._named_before_parse:
                 await stage(exchange)
-                if laps is not None:
-                    laps.lap(name)
+                laps.lap(name)
             # Parse and schema validation run without awaiting: their wall time is this
             # request's own, which is what the pacing measures.
             step = bulk.mark()
             self._guard.parse(exchange)
-            if laps is not None:
-                laps.lap(PARSE)
+            laps.lap(PARSE)
             await bulk.after_step(exchange, step)
-            if laps is not None:
-                laps.skip()  # pacing and yields to other requests are no stage of this one
+            laps.skip()  # pacing and yields to other requests are no stage of this one
             step = bulk.mark()
             prepared = self._runner.prepare(exchange)  # schema validation, dispatch
-            if laps is not None:
-                laps.lap(SCHEMA)
+            laps.lap(SCHEMA)
             await bulk.after_step(exchange, step)
-            if laps is not None:
-                laps.skip()
+            laps.skip()
             for stage, name in self._named_before_operation:
                 await stage(exchange)
-                if laps is not None:
-                    laps.lap(name)
+                laps.lap(name)
             await bulk.pass_turn(exchange)
-            if laps is not None:
-                laps.skip()
+            laps.skip()
             step = bulk.mark()
             body = await self._runner.run(exchange, prepared)  # laps store, serialization
-            if laps is not None:
-                laps.lap(OPERATION)
+            laps.lap(OPERATION)
             # A batch's answer waits its turn too: the next batch then starts later.
             await bulk.after_step(exchange, step)
-            if laps is not None:
-                laps.skip()
+            laps.skip()
             reply = Reply(200, body, tuple(exchange.response_headers))
             fault: ServiceFault | None = None
         except ServiceFault as exc:
@@ -109,11 +107,11 @@ class Pipeline:
             reply = fault_reply(fault, exchange)
         finally:
             bulk.end(exchange)
-        if laps is not None and fault is not None:
+        if fault is not None:
             laps.skip()  # the refusing stage's partial time is charged to nothing
         self.exit.completed(exchange, reply, fault)
-        if laps is not None and self.timer is not None:
-            laps.lap(OBSERVERS)
+        laps.lap(OBSERVERS)
+        if exchange.timing is not None and self.timer is not None:
             self.timer.finish(exchange.operation, laps)
         return reply
 

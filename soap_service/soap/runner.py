@@ -26,7 +26,7 @@ from soap_service.contract.names import (
     REPORT_OBSERVATIONS,
 )
 from soap_service.core.exchange import Exchange
-from soap_service.core.stage_timing import OPERATION, SERIALIZATION, STORE
+from soap_service.core.stage_timing import NO_LAPS, OPERATION, SERIALIZATION, STORE
 from soap_service.faults import ServiceFault, truncate_fragment
 from soap_service.soap.direct_read import NotWritable, TravelTimesAnswer
 from soap_service.soap.direct_report import NotDirect, ReportAnswer, bind_observations
@@ -167,9 +167,7 @@ class SpyneRunner:
                 pass  # not reachable for a schema-valid Body; Spyne's path decides
             else:
                 assert self._report_answer is not None
-                laps = exchange.timing
-                if laps is None:
-                    return self._report_answer.render(await self._report(batch))
+                laps = exchange.timing or NO_LAPS
                 laps.lap(OPERATION)
                 result = await self._report(batch)
                 laps.lap(STORE)
@@ -180,28 +178,22 @@ class SpyneRunner:
         read_key = key  # (a local: mypy narrows it inside the closure)
 
         async def build() -> bytes:
-            laps = exchange.timing
+            laps = exchange.timing or NO_LAPS
             if (self._travel_times is not None and self._travel_answer is not None
                     and read_key is not None and read_key[0] == GET_TRAVEL_TIMES
                     and prepared.ctx is None):
                 highway, direction = read_key[1]
                 assert highway is not None  # the schema requires it
-                if laps is not None:
-                    laps.lap(OPERATION)
+                laps.lap(OPERATION)
                 result = await self._travel_times(highway, direction)
-                if laps is not None:
-                    laps.lap(STORE)
+                laps.lap(STORE)
                 try:
                     body = self._travel_answer.render(result)
                 except NotWritable:
                     body = self._render_travel_times(result)  # Spyne says what it makes of it
-                if laps is not None:
-                    laps.lap(SERIALIZATION)
+                laps.lap(SERIALIZATION)
                 return body
             ctx = prepared.ctx or self._spyne_prepare(exchange.envelope)
-            if laps is None:
-                await self._load(ctx)
-                return self._build(ctx)
             laps.lap(OPERATION)
             await self._load(ctx)
             laps.lap(STORE)
