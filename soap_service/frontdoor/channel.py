@@ -28,6 +28,7 @@ from zope.interface import implementer
 from soap_service.compat import twisted_http
 from soap_service.core.observers import ReplyExit
 from soap_service.faults import ServiceFault
+from soap_service.frontdoor.lazy_deadline import LazyDeadline
 from soap_service.frontdoor.refusal import (
     ABORT_AFTER_SECONDS,
     DRAIN_SECONDS,
@@ -51,7 +52,9 @@ class FrontDoorChannel(HTTPChannel):
     """HTTPChannel plus header/body deadlines and `refuse()`, answering with a SOAP fault.
 
     `callLater` (the Site's reactor) is set by HTTPFactory.buildProtocol before the
-    connection is made; the idle keep-alive timeout stays Twisted's (`Site.timeOut`).
+    connection is made. The idle keep-alive timeout keeps Twisted's rules (`Site.timeOut`,
+    suspended while a request is handled) but runs on a LazyDeadline like the other two, so a
+    keep-alive request schedules no new timer (frontdoor/lazy_deadline.py).
     """
 
     def __init__(self, deadlines: Deadlines, reply_exit: ReplyExit | None = None) -> None:
@@ -60,8 +63,11 @@ class FrontDoorChannel(HTTPChannel):
         self.reply_exit = reply_exit  # where refusals are reported (access log, metrics)
         self.refused = False
         self._drain_left = 0  # after a 413: body bytes still read (and dropped) before closing
-        self._header_call: Any = None
-        self._body_call: Any = None
+        self._headers = LazyDeadline(self._call_later,
+                                     functools.partial(self._deadline_passed, "headers"))
+        self._body = LazyDeadline(self._call_later,
+                                  functools.partial(self._deadline_passed, "body"))
+        self._idle = LazyDeadline(self._call_later, self._idle_passed)
         self._abort_call: Any = None
         self._held = False  # a finished request's successor waits for the send buffer to drain
         self._read_closed = False  # the peer half-closed: answer what is in, then close
@@ -76,23 +82,21 @@ class FrontDoorChannel(HTTPChannel):
         if self.refused:
             self._drain(data)
             return
-        if (self._header_call is None and self._body_call is None
+        if (not self._headers.armed and not self._body.armed
                 and not twisted_http.handling_request(self)):
             self._arm_header_deadline()
         super().dataReceived(data)
 
     def allHeadersReceived(self) -> None:
         """Headers are in: stop the header deadline, start the body deadline if a body follows."""
-        self._header_call = _cancel(self._header_call)
+        self._headers.disarm()
         super().allHeadersReceived()
         if not self.refused and self.length != 0:
-            self._body_call = self.callLater(
-                self.deadlines.body_timeout, functools.partial(self._deadline_passed, "body")
-            )
+            self._body.arm(self.deadlines.body_timeout)
 
     def allContentReceived(self) -> None:
         """The body is complete: stop its deadline and hand the request on (unless refused)."""
-        self._body_call = _cancel(self._body_call)
+        self._body.disarm()
         if self.refused:
             self._close_after_refusal()  # the refused body is fully drained
             return
@@ -124,8 +128,8 @@ class FrontDoorChannel(HTTPChannel):
         if self.refused or self.transport is None:
             return
         self.refused = True
-        self._header_call = _cancel(self._header_call)
-        self._body_call = _cancel(self._body_call)
+        self._headers.disarm()
+        self._body.disarm()
         self.setTimeout(None)
         write_refusal(self.transport, fault, self.reply_exit)
         if drain_bytes > 0:
@@ -233,21 +237,38 @@ class FrontDoorChannel(HTTPChannel):
 
     def connectionLost(self, reason: Any = None) -> None:
         """Cancel every pending deadline with the connection."""
-        self._header_call = _cancel(self._header_call)
-        self._body_call = _cancel(self._body_call)
         self._abort_call = _cancel(self._abort_call)
         super().connectionLost(reason)
+        for deadline in (self._headers, self._body, self._idle):
+            deadline.cancel()  # after super(): its setTimeout(None) only disarms
+
+    # --- deadlines ---------------------------------------------------------------------------
+
+    def setTimeout(self, period: float | None) -> float | None:
+        """TimeoutMixin.setTimeout (the idle timeout; None suspends it), on a LazyDeadline."""
+        previous = self.timeOut
+        self.timeOut = period  # type: ignore[assignment]
+        if period is None:
+            self._idle.disarm()
+        else:
+            self._idle.arm(period)
+        return previous
+
+    def resetTimeout(self) -> None:
+        """TimeoutMixin.resetTimeout: bytes arrived, the idle timeout starts again."""
+        if self._idle.armed and self.timeOut is not None:
+            self._idle.arm(self.timeOut)
+
+    def _idle_passed(self) -> None:
+        self.timeoutConnection()
+
+    def _call_later(self, seconds: float, function: Any) -> Any:
+        return self.callLater(seconds, function)  # looked up per call: set after __init__
 
     def _arm_header_deadline(self) -> None:
-        self._header_call = self.callLater(
-            self.deadlines.header_timeout, functools.partial(self._deadline_passed, "headers")
-        )
+        self._headers.arm(self.deadlines.header_timeout)
 
     def _deadline_passed(self, what: str) -> None:
-        if what == "headers":
-            self._header_call = None
-        else:
-            self._body_call = None
         self.refuse(timed_out(what))
 
 

@@ -151,3 +151,37 @@ def test_a_refused_body_sent_in_full_closes_the_connection_at_once() -> None:
     channel.dataReceived(post("/soap", b"x" * 5000))
     assert transport.value().startswith(b"HTTP/1.1 413 ") and transport.disconnecting
     assert transport.value().count(b"HTTP/1.1 ") == 1  # the drained body was never answered
+
+
+def test_keep_alive_requests_reuse_the_connections_timers() -> None:
+    # Arming a deadline moves its pending timer; 200 requests leave as many timers as one.
+    clock, channel, transport = _connect(header_timeout=5.0, body_timeout=5.0, idle_timeout=60.0)
+    channel.dataReceived(post("/soap", b"1"))
+    scheduled: list[float] = []
+    schedule = channel.callLater  # TimeoutMixin's hook "for test purposes"
+
+    def counting(delay: float, function: object) -> object:
+        scheduled.append(delay)
+        return schedule(delay, function)
+
+    channel.callLater = counting  # type: ignore[method-assign]
+    for index in range(200):
+        channel.dataReceived(post("/soap", b"x" * (index % 7 + 1)))
+        clock.advance(0.1)
+    assert transport.value().count(b"HTTP/1.1 200 ") == 201
+    assert scheduled == [] and len(clock.getDelayedCalls()) <= 3
+    # ...and every deadline still holds: the next request's body never comes.
+    transport.clear()
+    channel.dataReceived(post("/soap", b"y" * 10)[:-5])
+    clock.advance(4.9)
+    assert transport.value() == b""
+    clock.advance(0.2)
+    assert _timed_out(transport)
+
+
+def test_connection_lost_drops_every_timer() -> None:
+    clock, channel, _transport = _connect(header_timeout=5.0, body_timeout=5.0, idle_timeout=60.0)
+    channel.dataReceived(post("/soap", b"1") + post("/soap", b"2")[:40])
+    assert clock.getDelayedCalls()
+    channel.connectionLost(None)
+    assert [call for call in clock.getDelayedCalls() if call.active()] == []
