@@ -16,7 +16,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from soap_service.store.database import DbTarget, parse_db_url, pg_sql, sqlite_pragmas
@@ -27,6 +26,7 @@ from soap_service.store.errors import (
     sqlite_unavailable,
 )
 from soap_service.store.health import StoreHealth
+from soap_service.store.job_threads import JobsClosed, JobThreads
 
 log = logging.getLogger("highway.store")
 T = TypeVar("T")
@@ -76,8 +76,8 @@ class SqliteEngine:
         self._path = path
         self._timeout = timeout_s
         self.health = health or StoreHealth()
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="sqlite-reader")
+        self._writer = JobThreads(1, "sqlite-writer")
+        self._readers = JobThreads(readers, "sqlite-reader")
         self._local = threading.local()
 
     def _connection(self, write: bool) -> sqlite3.Connection:
@@ -107,8 +107,12 @@ class SqliteEngine:
                 raise StoreUnavailable("database busy", write=write)
             try:
                 conn = self._connection(write)
-                # Lock waits get what is left of this call's bound (SQLite sleeps on its own).
-                conn.execute(f"PRAGMA busy_timeout={max(1, int(remaining * 1000))}")
+                # Lock waits get what is left of this call's bound (SQLite sleeps on its own),
+                # in whole 100 ms rounded down: the pragma is re-issued only when that changes.
+                bound = max(1, int(remaining * 10) * 100)
+                if bound != getattr(self._local, "busy_timeout", None):
+                    conn.execute(f"PRAGMA busy_timeout={bound}")
+                    self._local.busy_timeout = bound
                 return job(conn)
             except sqlite3.Error as exc:
                 if isinstance(exc, sqlite3.IntegrityError):
@@ -117,15 +121,12 @@ class SqliteEngine:
                     raise StoreUnavailable(sqlite_reason(exc), write=write) from exc
                 raise
 
-        executor = self._writer if write else self._readers
+        threads = self._writer if write else self._readers
         try:
-            submitted = executor.submit(run)
-        except RuntimeError as exc:  # executor shut down (process stopping)
-            raise StoreUnavailable("store closed", write=write) from exc
-        try:
-            future = asyncio.wrap_future(submitted)
             # A little slack over the thread's own bound so its precise error usually wins.
-            result = await asyncio.wait_for(future, self._timeout + 0.5)
+            result = await threads.run(run, self._timeout + 0.5)
+        except JobsClosed as exc:  # shut down (process stopping)
+            raise StoreUnavailable("store closed", write=write) from exc
         except StoreUnavailable as exc:
             self.health.failed(exc)
             raise
@@ -157,8 +158,8 @@ class SqliteEngine:
 
     async def close(self) -> None:
         """Stop the threads (connections close with them)."""
-        self._writer.shutdown(wait=False, cancel_futures=True)
-        self._readers.shutdown(wait=False, cancel_futures=True)
+        self._writer.shutdown()
+        self._readers.shutdown()
 
 
 def _transaction_job(steps: Sequence[Step]) -> Callable[[sqlite3.Connection], list[int]]:
