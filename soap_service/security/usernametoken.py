@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 
@@ -32,7 +33,6 @@ from soap_service.security.wsxml import (
     BASE64_BINARY,
     PASSWORD_DIGEST,
     PASSWORD_TEXT,
-    children,
     parse_datetime,
     q,
     text_of,
@@ -60,10 +60,19 @@ def password_digest(nonce: bytes, created: str, password: str) -> str:
     return base64.b64encode(hashlib.sha1(material).digest()).decode("ascii")
 
 
-def _one(token: etree._Element, tag: str, *, required: bool) -> etree._Element | None:
+def _by_tag(token: etree._Element) -> dict[Any, list[etree._Element]]:
+    """The token's children grouped by tag, in one pass."""
+    grouped: dict[Any, list[etree._Element]] = {}
+    for child in token:
+        grouped.setdefault(child.tag, []).append(child)
+    return grouped
+
+
+def _one(grouped: dict[Any, list[etree._Element]], tag: str, *, required: bool
+         ) -> etree._Element | None:
     """BSP: exactly one (required) or at most one (optional) child with this tag."""
-    found = children(token, tag)
-    name = etree.QName(tag).localname
+    found = grouped.get(tag, ())
+    name = etree.QName(tag).localname if len(found) != 1 else ""
     if len(found) > 1:
         raise errors.invalid_security(
             f"UsernameToken has {len(found)} {name}", why="malformed_token")
@@ -93,16 +102,19 @@ class UsernameTokenVerifier:
         self._box = digest_box
         self._cache = password_cache or VerifiedPasswordCache(settings.password_cache_seconds)
         self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
+        self._future_skew = datetime.timedelta(seconds=settings.future_skew_seconds)
+        self._max_age = datetime.timedelta(seconds=settings.max_age_seconds)
         self._dummy_secret: tuple[str, bytes] | None = None
         self._throttle = throttle
         self._hashing = hashing
 
     async def verify(self, token: etree._Element, transport: TransportInfo) -> Principal:
         """Authenticate the token, or raise a WS-Security ServiceFault."""
-        username_el = _one(token, USERNAME, required=True)
-        password_el = _one(token, PASSWORD, required=True)
-        nonce_el = _one(token, NONCE, required=False)
-        created_el = _one(token, CREATED, required=False)
+        grouped = _by_tag(token)
+        username_el = _one(grouped, USERNAME, required=True)
+        password_el = _one(grouped, PASSWORD, required=True)
+        nonce_el = _one(grouped, NONCE, required=False)
+        created_el = _one(grouped, CREATED, required=False)
         assert username_el is not None and password_el is not None
         username = text_of(username_el)
         password_type = password_el.get("Type")
@@ -169,9 +181,9 @@ class UsernameTokenVerifier:
             raise errors.invalid_token(
                 "Created is not an xsd:dateTime with a timezone", why="malformed_token")
         now = self._clock()
-        if created > now + datetime.timedelta(seconds=self._settings.future_skew_seconds):
+        if created > now + self._future_skew:
             raise errors.message_expired("UsernameToken Created is in the future", why="timing")
-        if created < now - datetime.timedelta(seconds=self._settings.max_age_seconds):
+        if created < now - self._max_age:
             raise errors.message_expired("UsernameToken Created is too old", why="timing")
         return created_text
 

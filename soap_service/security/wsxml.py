@@ -73,12 +73,20 @@ def parse_datetime(text: str) -> datetime.datetime | None:
     return value.astimezone(datetime.UTC)
 
 
+# The attributes of ID_ATTRIBUTES on `root` and every element below it, in one libxml2 walk
+# (a Python loop asking each element for five attributes cost ~15 us per request).
+_ID_ATTRIBUTE_XPATH = etree.XPath(
+    "descendant-or-self::*/@*[(local-name() = 'Id' and namespace-uri() = $wsu)"
+    " or (namespace-uri() = '' and (local-name() = 'Id' or local-name() = 'ID'"
+    " or local-name() = 'id')) or (local-name() = 'id' and namespace-uri() = $xml)]")
+
+
 def element_ids(root: etree._Element) -> dict[str, list[etree._Element]]:
-    """Every id value in the document and the elements that carry it."""
+    """Every id value in the document and the elements that carry it (an element once per
+    id attribute it has)."""
     found: dict[str, list[etree._Element]] = {}
-    for element in root.iter(etree.Element):
-        for attribute in ID_ATTRIBUTES:
-            value = element.get(attribute)
-            if value is not None:
-                found.setdefault(value, []).append(element)
+    attributes = _ID_ATTRIBUTE_XPATH(root, wsu=WSU_NS, xml=XML_NS)
+    assert isinstance(attributes, list)
+    for attribute in attributes:
+        found.setdefault(str(attribute), []).append(attribute.getparent())
     return found
