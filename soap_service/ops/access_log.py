@@ -10,7 +10,8 @@ from soap_service.core.exchange import Exchange, Reply
 from soap_service.core.observers import ExchangeObserver
 from soap_service.faults import ServiceFault
 from soap_service.frontdoor.log_hygiene import redact
-from soap_service.ops.logs import ACCESS_ATTR, ACCESS_LOGGER
+from soap_service.frontdoor.refusal_log import refusal_filter
+from soap_service.ops.logs import ACCESS_ATTR, ACCESS_LOGGER, AccessHandler
 
 log = logging.getLogger(ACCESS_LOGGER)
 REASON_LIMIT = 200
@@ -68,4 +69,23 @@ class AccessLog(ExchangeObserver):
         if exchange.transport.proxy_ip is not None:
             fields["proxy"] = exchange.transport.proxy_ip  # peer is then the forwarded client
         flood = fault is not None and reply.status in FLOOD_STATUSES
-        log.log(level, "request", extra={ACCESS_ATTR: fields, "refusal": flood})
+        handler = None if flood else _direct_handler(level)
+        if handler is not None:
+            handler.write_fields(level, ACCESS_LOGGER, fields)
+        else:
+            log.log(level, "request", extra={ACCESS_ATTR: fields, "refusal": flood})
+
+
+def _direct_handler(level: int) -> AccessHandler | None:
+    """The handler to write a line to directly, when logging would do nothing else with the
+    record: the access logger's only handler is ours, unfiltered, at a level that passes, and
+    the logger's only filter is the refusal bucket (which lets non-refusals through)."""
+    handlers = log.handlers
+    if len(handlers) != 1 or log.propagate:
+        return None
+    handler = handlers[0]
+    if type(handler) is not AccessHandler or handler.filters or level < handler.level:
+        return None
+    if log.filters and log.filters != [refusal_filter()]:
+        return None
+    return handler
