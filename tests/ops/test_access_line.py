@@ -92,7 +92,8 @@ def test_other_listeners_get_records(configure: Callable[[str], io.StringIO]) ->
     assert len(stream.getvalue().splitlines()) == 1  # and our handler still wrote its line
 
 
-def test_flood_refusals_still_go_through_the_refusal_bucket(configure: Callable[[str], io.StringIO]) -> None:
+def test_flood_refusals_still_go_through_the_refusal_bucket(
+        configure: Callable[[str], io.StringIO]) -> None:
     stream = configure("json")
     for _ in range(200):
         _answer(ServiceFault("soap:Client.RateLimited", "slow down", http_status=429), 429)
