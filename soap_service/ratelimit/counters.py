@@ -94,17 +94,31 @@ class Counter:
         self._limiter = factory(storage)
         self._fixed = strategy == "fixed-window"
         self._resets: dict[str, float] = {}
+        # (id(item), identifiers) -> (item, key); by identity: RateLimitItem's equality ignores
+        # the namespace, which is part of the key. Holding the item keeps its id unique.
+        self._keys: dict[tuple[int, tuple[str, ...]], tuple[RateLimitItem, str]] = {}
 
     async def hit(self, item: RateLimitItem, *identifiers: str) -> Decision:
         """Consume one unit of `item` for `identifiers`; never raises for "over the limit"."""
         if self._fixed:
-            count, reset_at = await self._fixed_window(item, item.key_for(*identifiers))
+            count, reset_at = await self._fixed_window(item, self._key(item, identifiers))
             remaining = max(0, item.amount - count)
             return Decision(count <= item.amount, item.amount, remaining, reset_at, self.shared)
         allowed = await self._limiter.hit(item, *identifiers)
         stats = await self._limiter.get_window_stats(item, *identifiers)
         return Decision(allowed, item.amount, max(0, stats.remaining), stats.reset_time,
                         self.shared)
+
+    def _key(self, item: RateLimitItem, identifiers: tuple[str, ...]) -> str:
+        """item.key_for(*identifiers), remembered: the same callers come back every request."""
+        known = self._keys.get((id(item), identifiers))
+        if known is not None and known[0] is item:
+            return known[1]
+        if len(self._keys) >= self.MAX_KNOWN_RESETS:
+            self._keys.clear()
+        key = item.key_for(*identifiers)
+        self._keys[(id(item), identifiers)] = (item, key)
+        return key
 
     async def _fixed_window(self, item: RateLimitItem, key: str) -> tuple[int, float]:
         """limits' FixedWindowRateLimiter.hit (storage.incr), keeping the count it drops.

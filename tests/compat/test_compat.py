@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
+import time
 
 import pytest
 from spyne import Application, MethodContext, ServiceBase, Unicode, rpc
@@ -184,3 +186,29 @@ def test_the_pinned_versions_are_inside_the_fenced_ranges() -> None:
     for name, module in (("twisted[tls]", twisted_http), ("limits", limits_compat),
                          ("spyne", spyne_compat)):
         require(name.split("[")[0], *module.TESTED_RANGE, installed=pins[name])
+
+
+def test_limits_memory_incr_without_the_lock_counts_as_limits_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from limits.aio.storage import MemoryStorage
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    rng = random.Random(5)
+
+    class NoSweep(limits_compat.ThrottledSweepMemoryStorage):
+        def should_sweep(self) -> bool:
+            return False
+
+    async def scenario() -> None:
+        ours, theirs = NoSweep(), MemoryStorage()
+        for _ in range(3000):
+            key, expiry, amount = rng.choice("abcd"), rng.choice([1, 2, 5]), rng.choice([1, 1, 3])
+            assert await ours.incr(key, expiry, amount) == await theirs.incr(key, expiry, amount)
+            assert await ours.get_expiry(key) == await theirs.get_expiry(key)
+            now[0] += rng.choice([0.0, 0.1, 0.7, 2.5])
+            assert await ours.get(key) == await theirs.get(key)
+        if theirs.timer is not None:
+            theirs.timer.cancel()
+
+    asyncio.run(scenario())

@@ -189,3 +189,24 @@ def test_memory_storage_sweeps_at_most_once_a_second() -> None:
     assert storage.should_sweep() is False  # within the interval
     storage._next_sweep = 0.0  # the interval has passed
     assert storage.should_sweep() is True
+
+
+def test_counter_keys_follow_item_identity_namespace_included() -> None:
+    # Two items equal by limits' __eq__ (same amount and period) but in different namespaces
+    # count apart; the remembered key is the one key_for gives.
+    import asyncio
+
+    from limits import parse
+
+    from soap_service.ratelimit.counters import Counter, make_storage
+
+    first, second = parse("2/minute"), parse("2/minute")
+    second.namespace = "OTHER"
+    assert first == second and first.key_for("ip", "a") != second.key_for("ip", "a")
+    counter = Counter(make_storage("memory://"), "fixed-window", shared=False)
+
+    async def scenario() -> list[bool]:
+        hits = [first, first, first, second, second, second]
+        return [(await counter.hit(item, "ip", "a")).allowed for item in hits]
+
+    assert asyncio.run(scenario()) == [True, True, False, True, True, False]
