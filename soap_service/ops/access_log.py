@@ -69,7 +69,9 @@ class AccessLog(ExchangeObserver):
         if exchange.transport.proxy_ip is not None:
             fields["proxy"] = exchange.transport.proxy_ip  # peer is then the forwarded client
         flood = fault is not None and reply.status in FLOOD_STATUSES
-        handler = None if flood else _direct_handler(level)
+        # Only answers without a fault skip logging's dispatch: a client fault's line goes
+        # through the refusal bucket (frontdoor/refusal_log.py is_refusal), whatever its status.
+        handler = _direct_handler(level) if fault is None else None
         if handler is not None:
             handler.write_fields(level, ACCESS_LOGGER, fields)
         else:
@@ -79,7 +81,7 @@ class AccessLog(ExchangeObserver):
 def _direct_handler(level: int) -> AccessHandler | None:
     """The handler to write a line to directly, when logging would do nothing else with the
     record: the access logger's only handler is ours, unfiltered, at a level that passes, and
-    the logger's only filter is the refusal bucket (which lets non-refusals through)."""
+    the logger's only filter is the refusal bucket (which lets answers without a fault through)."""
     handlers = log.handlers
     if len(handlers) != 1 or log.propagate:
         return None

@@ -14,6 +14,7 @@ import pytest
 
 from soap_service.core.exchange import Exchange, Reply, TransportInfo
 from soap_service.faults import ServiceFault
+from soap_service.frontdoor.refusal_log import TokenBucket, refusal_filter
 from soap_service.ops import access_log, logs
 from soap_service.ops.settings import OpsSettings
 
@@ -92,10 +93,15 @@ def test_other_listeners_get_records(configure: Callable[[str], io.StringIO]) ->
     assert len(stream.getvalue().splitlines()) == 1  # and our handler still wrote its line
 
 
-def test_flood_refusals_still_go_through_the_refusal_bucket(
-        configure: Callable[[str], io.StringIO]) -> None:
+@pytest.mark.parametrize("status", [429, 500, 400, 413])
+def test_client_faults_still_go_through_the_refusal_bucket(
+        configure: Callable[[str], io.StringIO], status: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Any client fault, flood status or not (an XML refusal is a 500), is rate limited.
     stream = configure("json")
+    monkeypatch.setattr(refusal_filter(), "bucket", TokenBucket(rate=1.0, burst=10,
+                                                                clock=lambda: 0.0))
     for _ in range(200):
-        _answer(ServiceFault("soap:Client.RateLimited", "slow down", http_status=429), 429)
+        _answer(ServiceFault("soap:Client.DTDNotAllowed", "no", http_status=status), status)
     lines = stream.getvalue().splitlines()
-    assert 0 < len(lines) < 200  # the shared token bucket dropped the excess
+    assert len(lines) == 10  # the burst of the shared token bucket, the rest dropped
