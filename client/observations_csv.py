@@ -9,7 +9,7 @@ import functools
 import math
 import re
 from collections.abc import Collection
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from client.models import Observation
 
@@ -57,9 +57,9 @@ def group_problems(entries: list[tuple[int, str]]) -> list[str]:
     return [f"line {a}: {m}" if a == b else f"lines {a}-{b}: {m}" for a, b, m in grouped]
 
 
-@dataclasses.dataclass(frozen=True)
-class Row:
-    """One observation and the CSV line it came from (for messages)."""
+class Row(NamedTuple):
+    """One observation and the CSV line it came from (for messages). A named tuple: made
+    once per CSV row, ~3x cheaper than a frozen dataclass."""
 
     line: int
     observation: Observation
@@ -171,5 +171,5 @@ def check_rows(rows: list[Row], known_segments: Collection[str], now: dt.datetim
 def shifted(rows: list[Row], seconds: float) -> list[Row]:
     """Rows with observed_at moved by `seconds` (spacing between rows is kept)."""
     delta = dt.timedelta(seconds=seconds)
-    return [dataclasses.replace(r, observation=dataclasses.replace(
+    return [r._replace(observation=dataclasses.replace(
         r.observation, observed_at=r.observation.observed_at + delta)) for r in rows]
