@@ -15,7 +15,7 @@ import zeep.exceptions
 from client import errors, fast_reads, operations
 from client.direct_http import DirectPoster, usable_for
 from client.fast_reads import FastRead
-from client.fast_report import FastReport
+from client.fast_report import FastReport, ReportBody
 from client.models import TNS, DirectionTravelTime, HighwaySummary, Observation, ReportResult
 from client.operations import Call, normalize_highway
 from client.options import TlsCert, Verify, resolve_options
@@ -29,6 +29,7 @@ BINDING = f"{{{TNS}}}HighwayTrafficSoapBinding"
 WSDL_FILE = "highway-traffic.wsdl"
 T = TypeVar("T")
 DEFAULT_RETRY = RetryPolicy()
+PreparedReport = Call[ReportResult]  # a ReportObservations request ready to send
 
 
 @functools.cache
@@ -153,7 +154,22 @@ class HighwayClient:
 
     def report_observations(self, observations: Iterable[Observation]) -> ReportResult:
         """Report up to 1000 observations as one atomic, idempotent batch."""
-        return self._run(operations.report_observations(observations))
+        return self.send_report(self.prepare_report(observations))
+
+    def prepare_report(self, observations: Iterable[Observation]) -> PreparedReport:
+        """The batch's request made ready to send, without sending it (ValueError, as from
+        report_observations, for a naive time or an empty batch). Thread-safe: a caller may
+        prepare the next batch while this one is in flight. WS-Security is applied by
+        `send_report` (a fresh nonce and Created for every attempt)."""
+        if isinstance(self._operations["ReportObservations"], FastReport):
+            return Call("ReportObservations", {"observation": ReportBody(observations)},
+                        operations.read_report)
+        return operations.report_observations(observations)  # zeep's items (plugins)
+
+    def send_report(self, prepared: PreparedReport) -> ReportResult:
+        """Send a prepared batch: what report_observations does once the request is made
+        (retry on 429/503 per the policy, faults as ServiceFaultError subclasses)."""
+        return self._run(prepared)
 
     # Boundary: zeep and requests errors become ours ----------------------------------------
 

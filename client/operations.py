@@ -72,13 +72,23 @@ def report_observations(observations: Iterable[Observation]) -> Call[ReportResul
             "sensorId": o.sensor_id,
             "segmentId": o.segment_id,
             "observedAt": require_aware(o.observed_at),
-            "speedKph": decimal.Decimal(str(round(float(o.speed_kph), 2))),
+            "speedKph": speed_decimal(o.speed_kph),
         }
         for o in observations
     ]
     if not items:
         raise ValueError("a batch needs at least one observation")
     return Call("ReportObservations", {"observation": items}, _read_report)
+
+
+def speed_decimal(value: Any) -> decimal.Decimal:
+    """A speed as the request's xs:decimal: rounded to two decimals."""
+    return decimal.Decimal(str(round(float(value), 2)))
+
+
+def read_report(result: Any) -> ReportResult:
+    """ReportObservations' answer (zeep's object, or the lean path's) -> ReportResult."""
+    return _read_report(result)
 
 
 def _read_highways(result: Any) -> list[HighwaySummary]:

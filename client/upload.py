@@ -10,6 +10,7 @@ The progress file is removed when the upload completes.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import hashlib
@@ -23,7 +24,8 @@ from typing import Any, TextIO
 import rich.progress
 
 from client import errors
-from client.client import HighwayClient
+from client.client import HighwayClient, PreparedReport
+from client.models import ReportResult
 from client.observations_csv import Row
 from client.render import console_for, is_terminal
 
@@ -162,42 +164,62 @@ def upload(
 ) -> Summary:
     """Send the batches not yet acknowledged, saving progress after each one.
 
-    Raises BatchRefused for a fault (progress kept), and lets TransportError through (progress
-    kept: run again to resume)."""
+    One request is in flight at a time; while it is, a worker thread prepares the next
+    batch's request (HighwayClient.prepare_report: observations to request bytes, the GIL
+    being released while this thread waits for the answer). WS-Security is applied when a
+    batch is sent. Batch i+1 is sent only after batch i was acknowledged and recorded.
+
+    Raises BatchRefused for a fault (progress kept; nothing after the refused batch is sent),
+    and lets TransportError through (progress kept: run again to resume)."""
     size = progress.batch_size
     batches = [rows[i:i + size] for i in range(0, len(rows), size)]
     start = min(progress.batches_done, len(batches))
-    sent = 0
-    for index in range(start, len(batches)):
-        if max_batches is not None and sent >= max_batches:
-            break
-        batch = batches[index]
-        while True:
-            try:
-                result = client.report_observations([row.observation for row in batch])
-                break
-            except errors.RETRYABLE_FAULTS as exc:
-                # The service said when to come back: wait it out visibly, then go on.
-                wait = exc.retry_after if exc.retry_after is not None else 1.0
-                label = "rate limited" if isinstance(exc, errors.RateLimitedError) else "busy"
-                message = f"highway-client: {label}: waiting {wait:g} s (batch {index + 1})"
-                if bar is not None and hasattr(bar, "note"):
-                    bar.note(message)
-                else:
-                    print(message, file=err if err is not None else sys.stderr, flush=True)
-                sleep(wait)
-            except errors.ServiceFaultError as exc:
-                raise BatchRefused(_refusal_message(exc, batch, index), exc) from exc
-        progress.batches_done = index + 1
-        progress.accepted += result.accepted
-        progress.duplicates += result.duplicates
-        if progress_path is not None:
-            progress.save(progress_path)
-        sent += 1
-        if bar is not None:
-            bar.update(progress.batches_done, min(len(rows), progress.batches_done * size))
+    end = len(batches) if max_batches is None else min(len(batches), start + max(max_batches, 0))
+
+    def prepare(index: int) -> PreparedReport:
+        return client.prepare_report([row.observation for row in batches[index]])
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1,
+                                                 thread_name_prefix="highway-report-prepare")
+    try:
+        pending = pool.submit(prepare, start) if start < end else None
+        for index in range(start, end):
+            assert pending is not None
+            prepared = pending.result()  # a batch that cannot be made raises at its turn
+            pending = pool.submit(prepare, index + 1) if index + 1 < end else None
+            result = _send(client, prepared, batches[index], index, bar, sleep, err)
+            progress.batches_done = index + 1
+            progress.accepted += result.accepted
+            progress.duplicates += result.duplicates
+            if progress_path is not None:
+                progress.save(progress_path)
+            if bar is not None:
+                bar.update(progress.batches_done, min(len(rows), progress.batches_done * size))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a prepared batch is just dropped
     return Summary(len(rows), len(batches), progress.batches_done, progress.accepted,
                    progress.duplicates, start)
+
+
+def _send(client: HighwayClient, prepared: PreparedReport, batch: Sequence[Row], index: int,
+          bar: ProgressBar | Any, sleep: Callable[[float], None],
+          err: TextIO | None) -> ReportResult:
+    """Send one prepared batch until it is acknowledged, waiting out "later" visibly."""
+    while True:
+        try:
+            return client.send_report(prepared)
+        except errors.RETRYABLE_FAULTS as exc:
+            # The service said when to come back: wait it out visibly, then go on.
+            wait = exc.retry_after if exc.retry_after is not None else 1.0
+            label = "rate limited" if isinstance(exc, errors.RateLimitedError) else "busy"
+            message = f"highway-client: {label}: waiting {wait:g} s (batch {index + 1})"
+            if bar is not None and hasattr(bar, "note"):
+                bar.note(message)
+            else:
+                print(message, file=err if err is not None else sys.stderr, flush=True)
+            sleep(wait)
+        except errors.ServiceFaultError as exc:
+            raise BatchRefused(_refusal_message(exc, batch, index), exc) from exc
 
 
 def _refusal_message(exc: errors.ServiceFaultError, batch: Sequence[Row], index: int) -> str:

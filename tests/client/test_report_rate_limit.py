@@ -16,7 +16,10 @@ class _LimitedOnce:
     def __init__(self) -> None:
         self.calls = 0
 
-    def report_observations(self, observations: Any) -> ReportResult:
+    def prepare_report(self, observations: Any) -> list[Any]:
+        return list(observations)
+
+    def send_report(self, observations: Any) -> ReportResult:
         self.calls += 1
         if self.calls == 2:
             raise errors.RateLimitedError("slow down", code="Client.RateLimited",
