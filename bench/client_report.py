@@ -7,7 +7,10 @@ envelope and digest (work the library does too); the library gets Observation ob
 before its clock starts (the caller's data). The CLI is timed as a whole process on a file of
 `cli_batches` batches and on one of twice as many: the difference is what the extra batches
 cost (reading, checking and uploading them: the CLI's upload rate, the target), the whole
-process of the larger file (start-up and imports included) is shown next to it.
+process of the larger file (start-up and imports included) is shown next to it. The CLI's
+rate is a total over all its batches, slow ones included, so it is compared with raw POSTs'
+total rate (observations over the sum of their times), not with their median; the library,
+timed call by call alternately with raw, is compared median to median.
 """
 
 from __future__ import annotations
@@ -92,17 +95,19 @@ def measure(workdir: Path, *, batches: int, cli_batches: int, server_cpus: str,
         cli_small = _cli(server.url, ["report", str(small)], loadgen_cpus)
         cli = _cli(server.url, ["report", str(large)], loadgen_cpus)
     raw_rate = secured.BATCH / statistics.median(raw)
+    raw_total_rate = secured.BATCH * len(raw) / sum(raw)
     lib_rate = secured.BATCH / statistics.median(library)
     rows = cli_batches * secured.BATCH
     cli_rate = rows / max(cli - cli_small, 1e-9)  # the extra batches of the larger file
     return {
         "batches": batches, "cli_batches": cli_batches,
-        "raw_obs_per_s": round(raw_rate), "library_obs_per_s": round(lib_rate),
+        "raw_obs_per_s": round(raw_rate), "raw_total_obs_per_s": round(raw_total_rate),
+        "library_obs_per_s": round(lib_rate),
         "cli_obs_per_s": round(cli_rate),
         "cli_seconds": round(cli, 3), "cli_small_seconds": round(cli_small, 3),
         "cli_whole_obs_per_s": round(2 * rows / cli),
-        "library_ratio": lib_rate / raw_rate, "cli_ratio": cli_rate / raw_rate,
-        "cli_whole_ratio": 2 * rows / cli / raw_rate,
+        "library_ratio": lib_rate / raw_rate, "cli_ratio": cli_rate / raw_total_rate,
+        "cli_whole_ratio": 2 * rows / cli / raw_total_rate,
     }
 
 
@@ -112,7 +117,8 @@ def targets(result: dict[str, Any] | None) -> list[tuple[str, float | None, floa
     return [
         ("HighwayClient.report_observations >= 0.8 x raw POSTs (obs/s, 1000-item batches)",
          get("library_ratio"), TARGET, True, "x"),
-        ("highway-client report >= 0.8 x raw POSTs (obs/s of the upload: 2N - N batches)",
+        ("highway-client report >= 0.8 x raw POSTs (obs/s of the upload: 2N - N batches, "
+         "vs raw's total rate)",
          get("cli_ratio"), TARGET, True, "x"),
     ]
 
@@ -124,11 +130,15 @@ def markdown(result: dict[str, Any]) -> str:
         "| client report measure (1000-item batches, digest) | obs/s | vs raw |",
         "|---|---:|---:|",
         f"| raw http.client POST (median of {r['batches']}) | {r['raw_obs_per_s']:,} | 1.00x |",
+        f"| raw http.client POST (total: {r['batches']} batches over the sum of their times; "
+        f"what the CLI is compared with) | {r['raw_total_obs_per_s']:,} | "
+        f"{r['raw_total_obs_per_s'] / max(r['raw_obs_per_s'], 1):.2f}x |",
         f"| HighwayClient.report_observations (median of {r['batches']}) | "
         f"{r['library_obs_per_s']:,} | {r['library_ratio']:.2f}x |",
         f"| highway-client report on a CSV file: the upload ({2 * r['cli_batches']} batches in "
         f"{r['cli_seconds']:.2f} s minus {r['cli_batches']} in {r['cli_small_seconds']:.2f} s) | "
-        f"{r['cli_obs_per_s']:,} | {r['cli_ratio']:.2f}x |",
+        f"{r['cli_obs_per_s']:,} | {r['cli_ratio']:.2f}x of total |",
         f"| highway-client report, whole process of {2 * r['cli_batches']} batches (start-up "
-        f"and imports included) | {r['cli_whole_obs_per_s']:,} | {r['cli_whole_ratio']:.2f}x |",
+        f"and imports included) | {r['cli_whole_obs_per_s']:,} | "
+        f"{r['cli_whole_ratio']:.2f}x of total |",
     ])
