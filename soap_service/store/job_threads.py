@@ -51,14 +51,17 @@ class JobThreads:
             expiry.cancel()
 
     def shutdown(self) -> None:
-        """Stop taking jobs; jobs still queued are dropped (their callers time out or have
-        gone with the loop), the threads end after the job they are running."""
+        """Stop taking jobs; the callers of jobs still queued get JobsClosed, the threads end
+        after the job they are running."""
         self._closed = True
         while True:
             try:
-                self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
+            if item is not _STOP:
+                loop, future, _job = item
+                _deliver(loop, future, None, JobsClosed("job threads shut down"))
         for _ in self._threads:
             self._queue.put(_STOP)
 

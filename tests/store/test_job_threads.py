@@ -82,3 +82,20 @@ def test_shutdown_refuses_new_jobs() -> None:
             await threads.run(lambda: 1, 5)
 
     asyncio.run(scenario())
+
+
+def test_jobs_queued_at_shutdown_fail_with_jobs_closed() -> None:
+    threads = JobThreads(1, "t-closing")
+    release = threading.Event()
+
+    async def scenario() -> None:
+        busy = asyncio.ensure_future(threads.run(lambda: release.wait(10), 5))
+        queued = asyncio.ensure_future(threads.run(lambda: "never", 5))
+        await asyncio.sleep(0.05)
+        threads.shutdown()
+        with pytest.raises(JobsClosed):
+            await asyncio.wait_for(queued, 2)  # at once, not after its 5 s bound
+        release.set()
+        assert await busy is True  # the running job finishes
+
+    asyncio.run(scenario())
