@@ -78,17 +78,12 @@ def report_observations(observations: Iterable[Observation]) -> Call[ReportResul
     ]
     if not items:
         raise ValueError("a batch needs at least one observation")
-    return Call("ReportObservations", {"observation": items}, _read_report)
+    return Call("ReportObservations", {"observation": items}, read_report)
 
 
 def speed_decimal(value: Any) -> decimal.Decimal:
     """A speed as the request's xs:decimal: rounded to two decimals."""
     return decimal.Decimal(str(round(float(value), 2)))
-
-
-def read_report(result: Any) -> ReportResult:
-    """ReportObservations' answer (zeep's object, or the lean path's) -> ReportResult."""
-    return _read_report(result)
 
 
 def _read_highways(result: Any) -> list[HighwaySummary]:
@@ -112,7 +107,8 @@ def _read_travel_times(result: Any) -> list[DirectionTravelTime]:
     return [_direction(tt) for tt in (result or [])]
 
 
-def _read_report(result: Any) -> ReportResult:
+def read_report(result: Any) -> ReportResult:
+    """ReportObservations' answer (zeep's object, or the lean path's) -> ReportResult."""
     if isinstance(result, FastResult):  # client/fast_report.py read it already
         return cast(ReportResult, result.value)
     return ReportResult(accepted=int(result.accepted), duplicates=int(result.duplicates))

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+import types
 from typing import Any
 
 from soap_service.ops.settings import OpsSettings
@@ -72,10 +73,9 @@ class TextFormatter(logging.Formatter):
         return f"{self._time_text(created)} {level} {logger} {pairs}"
 
     def _time_text(self, created: float) -> str:
-        """formatTime's text for a moment (asctime: local time, comma, milliseconds)."""
-        second = int(created)
-        head = time.strftime(self.default_time_format, self.converter(created))
-        return (self.default_msec_format or "%s,%03d") % (head, int((created - second) * 1000))
+        """logging's own formatTime text for a moment (it reads only `created` and `msecs`)."""
+        moment = types.SimpleNamespace(created=created, msecs=int((created - int(created)) * 1000))
+        return self.formatTime(moment)  # type: ignore[arg-type]
 
 
 # Shorter names in the text form (the JSON names are the documented ones).
