@@ -10,8 +10,10 @@ rows every time): the difference is what the extra batches
 cost (reading, checking and uploading them: the CLI's upload rate, the target), the whole
 process of the larger file (start-up and imports included) is shown next to it. The CLI's
 rate is a total over all its batches, slow ones included, so it is compared with raw POSTs'
-total rate (observations over the sum of their times), not with their median; the library,
-timed call by call alternately with raw, is compared median to median.
+total rate (observations over the sum of their times), not with their median, over the raw
+POSTs alternating with the library and RAW_BESIDE_CLI more sent after each pair of CLI runs
+(the server's database grows through the run: raw batches are sampled across the same span as
+the CLI's); the library, timed call by call alternately with raw, is compared median to median.
 """
 
 from __future__ import annotations
@@ -31,25 +33,30 @@ from bench import secured, servers, workload
 TARGET = 0.8
 # Each CLI file size is run this many times (alternating) and the median taken: one process's
 # start-up alone varies by more than what the extra batches cost.
-CLI_REPEATS = 3
+CLI_REPEATS = 5
+RAW_BESIDE_CLI = 5  # raw POSTs after each pair of CLI runs (in raw's total rate)
 _serial = itertools.count()
 
 
-def _observations(segments: list[str]) -> list[Any]:
+def _observations(segments: list[str], newest: dt.datetime) -> list[Any]:
+    """A new batch; each batch has its own moment, one second before the previous one's, as
+    raw POSTs' batches have theirs (the CSV keeps whole seconds). A file of many batches at
+    one moment is slower to store (its index entries spread over the rows of that moment)."""
     from client.models import Observation
 
-    prefix = f"c17-{os.getpid()}-{next(_serial)}"
-    at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=5)
+    serial = next(_serial)
+    prefix = f"c17-{os.getpid()}-{serial}"
+    at = newest - dt.timedelta(seconds=5 + serial)
     return [Observation(f"{prefix}-{i}", segments[i % len(segments)], at, float(20 + i % 80))
             for i in range(secured.BATCH)]
 
 
-def _csv(path: Path, segments: list[str], batches: int) -> Path:
+def _csv(path: Path, segments: list[str], batches: int, newest: dt.datetime) -> Path:
     lines = ["sensor_id,segment_id,observed_at,speed_kph"]
     for _ in range(batches):
         lines.extend(f"{o.sensor_id},{o.segment_id},"
                      f"{o.observed_at.strftime('%Y-%m-%dT%H:%M:%SZ')},{o.speed_kph:g}"
-                     for o in _observations(segments))
+                     for o in _observations(segments, newest))
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -72,6 +79,8 @@ def measure(workdir: Path, *, batches: int, cli_batches: int, server_cpus: str,
     """Observations per second: raw POSTs, the library, the CLI; ratios to raw."""
     from client.client import HighwayClient
 
+    newest = dt.datetime.now(dt.UTC).replace(microsecond=0)  # batches go back from here
+
     with secured.session("client-report", workdir, server_cpus, loadgen_cpus) as (
             server, segments, conn):
         client = HighwayClient(url=server.url, username=workload.OPERATOR,
@@ -79,7 +88,7 @@ def measure(workdir: Path, *, batches: int, cli_batches: int, server_cpus: str,
         raw: list[float] = []
         library: list[float] = []
         for i in range(batches + 2):  # the first two of each warm the paths
-            observations = _observations(segments)
+            observations = _observations(segments, newest)
             start = time.perf_counter()
             result = client.report_observations(observations)
             took = time.perf_counter() - start
@@ -96,19 +105,24 @@ def measure(workdir: Path, *, batches: int, cli_batches: int, server_cpus: str,
         client.close()
         smalls: list[float] = []
         larges: list[float] = []
+        beside: list[float] = []  # raw POSTs between the CLI runs
         for repeat in range(CLI_REPEATS):  # new rows each time: a re-sent file is duplicates
-            small = _csv(workdir / f"client-report-{repeat}-1.csv", segments, cli_batches)
-            large = _csv(workdir / f"client-report-{repeat}-2.csv", segments, 2 * cli_batches)
+            small = _csv(workdir / f"client-report-{repeat}-1.csv", segments, cli_batches, newest)
+            large = _csv(workdir / f"client-report-{repeat}-2.csv", segments, 2 * cli_batches,
+                         newest)
             smalls.append(_cli(server.url, ["report", str(small)], loadgen_cpus))
             larges.append(_cli(server.url, ["report", str(large)], loadgen_cpus))
+            beside.extend(secured.repeat(conn, segments, secured.batch_report,
+                                         min(RAW_BESIDE_CLI, max(cli_batches, 1))))
         cli_small, cli = statistics.median(smalls), statistics.median(larges)
     raw_rate = secured.BATCH / statistics.median(raw)
-    raw_total_rate = secured.BATCH * len(raw) / sum(raw)
+    every_raw = raw + beside
+    raw_total_rate = secured.BATCH * len(every_raw) / sum(every_raw)
     lib_rate = secured.BATCH / statistics.median(library)
     rows = cli_batches * secured.BATCH
     cli_rate = rows / max(cli - cli_small, 1e-9)  # the extra batches of the larger file
     return {
-        "batches": batches, "cli_batches": cli_batches,
+        "batches": batches, "cli_batches": cli_batches, "raw_total_batches": len(every_raw),
         "raw_obs_per_s": round(raw_rate), "raw_total_obs_per_s": round(raw_total_rate),
         "library_obs_per_s": round(lib_rate),
         "cli_obs_per_s": round(cli_rate),
@@ -138,7 +152,8 @@ def markdown(result: dict[str, Any]) -> str:
         "| client report measure (1000-item batches, digest) | obs/s | vs raw |",
         "|---|---:|---:|",
         f"| raw http.client POST (median of {r['batches']}) | {r['raw_obs_per_s']:,} | 1.00x |",
-        f"| raw http.client POST (total: {r['batches']} batches over the sum of their times; "
+        f"| raw http.client POST (total: {r['raw_total_batches']} batches, those and "
+        f"{RAW_BESIDE_CLI} after each pair of CLI runs, over the sum of their times; "
         f"what the CLI is compared with) | {r['raw_total_obs_per_s']:,} | "
         f"{r['raw_total_obs_per_s'] / max(r['raw_obs_per_s'], 1):.2f}x |",
         f"| HighwayClient.report_observations (median of {r['batches']}) | "

@@ -92,7 +92,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # How many requests issue 17's sections send: (full run, --smoke).
 FULL_SIZES = {"stage_requests": {"cached read": 500, "cache-missing read": 200,
                                  "single-item report": 300, "1000-item report": 20},
-              "batches": 20, "blocks": 8, "client_batches": 20, "cli_batches": 10}
+              "batches": 20, "blocks": 8, "client_batches": 20, "cli_batches": 40}
 SMOKE_SIZES = {"stage_requests": {"cached read": 30, "cache-missing read": 10,
                                   "single-item report": 10, "1000-item report": 2},
                "batches": 2, "blocks": 1, "client_batches": 2, "cli_batches": 1}

@@ -235,5 +235,5 @@ def shift_for(rows: Sequence[Row], now: dt.datetime) -> float:
     """Whole seconds that move the newest observation to `now` (for --shift-to-now)."""
     if not rows:
         return 0.0
-    newest = max(row.observation.observed_at for row in rows)
+    newest = max(row.observed_at for row in rows)
     return float(int((now - newest).total_seconds()))

@@ -23,9 +23,9 @@ from tests.conftest import RunningServer
 
 def _rows(count: int, prefix: str, *, unknown_at: int | None = None) -> list[Row]:
     at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=1)
-    return [Row(i + 2, Observation(f"{prefix}-{i}",
-                                   "192-XX-99" if i == unknown_at else "192-EB-02",
-                                   at + dt.timedelta(milliseconds=i), 40.0 + i % 7))
+    return [Row.of(i + 2, Observation(f"{prefix}-{i}",
+                                      "192-XX-99" if i == unknown_at else "192-EB-02",
+                                      at + dt.timedelta(milliseconds=i), 40.0 + i % 7))
             for i in range(count)]
 
 

@@ -29,7 +29,7 @@ class _LimitedOnce:
 
 def test_rate_limit_is_waited_out_and_upload_completes() -> None:
     now = dt.datetime.now(dt.UTC)
-    rows = [Row(i + 2, Observation(f"s{i}", "192-WB-01", now, 40.0)) for i in range(3)]
+    rows = [Row.of(i + 2, Observation(f"s{i}", "192-WB-01", now, 40.0)) for i in range(3)]
     slept: list[float] = []
     err = io.StringIO()
     client = _LimitedOnce()
