@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from soap_service.compat.sqlite_wal import WalIndexWatch
 from soap_service.store.database import DbTarget, parse_db_url, pg_sql, sqlite_pragmas
 from soap_service.store.errors import (
     StoreIntegrityError,
@@ -53,6 +54,12 @@ class Engine(Protocol):
         """Run the steps in one transaction; the rows each changed. All or nothing."""
         ...
 
+    def change_token(self) -> bytes | None:
+        """Without a database call: a value that stays equal while nothing is committed to
+        the database by any connection of any process, or None when the engine cannot tell
+        (then only a read says)."""
+        ...
+
     async def ping(self, *, write: bool = False) -> None:
         """Raise StoreUnavailable unless the database answers (and, with write, commits)."""
         ...
@@ -79,6 +86,10 @@ class SqliteEngine:
         self._writer = JobThreads(1, "sqlite-writer")
         self._readers = JobThreads(readers, "sqlite-reader")
         self._local = threading.local()
+        # The wal-index header, mapped after the first read (compat/sqlite_wal.py); tried once.
+        self._watch: WalIndexWatch | None = None
+        self._watch_tried = False
+        self._closed = False
 
     def _connection(self, write: bool) -> sqlite3.Connection:
         """This thread's connection, opened on first use (each thread owns one)."""
@@ -113,7 +124,10 @@ class SqliteEngine:
                 if bound != getattr(self._local, "busy_timeout", None):
                     conn.execute(f"PRAGMA busy_timeout={bound}")
                     self._local.busy_timeout = bound
-                return job(conn)
+                result = job(conn)
+                if not self._watch_tried and not write:
+                    self._open_watch(conn)
+                return result
             except sqlite3.Error as exc:
                 if isinstance(exc, sqlite3.IntegrityError):
                     raise StoreIntegrityError(str(exc)) from exc
@@ -149,6 +163,23 @@ class SqliteEngine:
         """BEGIN IMMEDIATE, the steps, COMMIT, on the writer thread; rolled back on any error."""
         return await self._submit(True, _transaction_job(steps))
 
+    def _open_watch(self, conn: sqlite3.Connection) -> None:
+        """Map the wal-index header through a reader connection that has read (its threads
+        keep their connections open until close, so the header stays mapped)."""
+        self._watch_tried = True
+        watch = WalIndexWatch.open(conn, self._path)
+        if watch is not None and self._closed:
+            watch.close()
+            return
+        self._watch = watch
+        log.debug("sqlite change token %s", "in use" if watch else "not available")
+
+    def change_token(self) -> bytes | None:
+        """The wal-index header (both copies), or None before the first read, after close,
+        or when this database's header cannot be read (compat/sqlite_wal.py)."""
+        watch = self._watch
+        return watch.token() if watch is not None and not self._closed else None
+
     async def ping(self, *, write: bool = False) -> None:
         """A trivial read (and with write, a committed no-op update)."""
         if write:
@@ -157,7 +188,11 @@ class SqliteEngine:
             await self.fetchone("SELECT version FROM data_version WHERE id = 1")
 
     async def close(self) -> None:
-        """Stop the threads (connections close with them)."""
+        """Stop the threads (connections close with them) and unmap the wal-index header."""
+        self._closed = True
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.close()
         self._writer.shutdown()
         self._readers.shutdown()
 
@@ -223,6 +258,11 @@ class PostgresEngine:
             name="highway",
         )
         self._opened = False
+
+    def change_token(self) -> bytes | None:
+        """None: a PostgreSQL read is a query on this loop (no thread hop to save), and other
+        machines' commits are only seen by reading."""
+        return None
 
     async def _open(self) -> None:
         if not self._opened:

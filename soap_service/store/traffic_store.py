@@ -158,6 +158,36 @@ WINDOW_IDLE_SECONDS = 60.0  # windows not read for this long are no longer refre
 log = logging.getLogger("highway.store")
 
 
+class KnownVersions:
+    """Data versions read under one change token; valid while the engine's token is equal.
+
+    A version is remembered with the token taken before its read began, so it is at least as
+    new as that state; while the current token equals it nothing was committed since, and the
+    version is still the one a read would return. Bounded: ids come from requests."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._token: bytes | None = None
+        self._versions: dict[str | None, int] = {}
+
+    def get(self, key: str | None, token: bytes | None) -> int | None:
+        """The version of `key` if it was read under `token` (None: unknown, read it)."""
+        if token is None or token != self._token:
+            return None
+        return self._versions.get(key)
+
+    def remember(self, token: bytes | None, key: str | None, version: int) -> None:
+        """`version` of `key` was read after `token` was taken."""
+        if token is None:
+            return
+        if token != self._token:
+            self._token, self._versions = token, {}
+        elif len(self._versions) >= self.LIMIT:
+            self._versions.clear()
+        self._versions[key] = version
+
+
 class TrafficStore:
     """The service's data: a static network held in memory, observations in the database."""
 
@@ -188,6 +218,9 @@ class TrafficStore:
         # Every read checks a version; concurrent checks share one round trip (fresh_read.py).
         self._data_version: FreshRead[None, int] = FreshRead(self._read_data_version)
         self._highway_version: FreshRead[str, int] = FreshRead(self._read_highway_version)
+        # Versions read since the engine's change token last changed (nothing committed
+        # since; SQLite: compat/sqlite_wal.py): a read of one of them needs no round trip.
+        self._known = KnownVersions()
 
     @property
     def network_version(self) -> int:
@@ -240,12 +273,16 @@ class TrafficStore:
 
     async def data_version(self) -> int:
         """Changes whenever any process on any machine commits observations (read after
-        this call began)."""
-        return await self._data_version(None)
+        this call began, or read earlier with nothing committed since)."""
+        known = self._known.get(None, self.engine.change_token())
+        return known if known is not None else await self._data_version(None)
 
     async def _read_data_version(self, _: None) -> int:
+        token = self.engine.change_token()  # before the read: it sees at least this state
         row = await self.engine.fetchone(_READ_VERSION)
-        return int(row[0]) if row else 0
+        version = int(row[0]) if row else 0
+        self._known.remember(token, None, version)
+        return version
 
     async def answer_version(self) -> tuple[int, int, int]:
         """Equal for two reads only if they would see the same data at the same asOf second:
@@ -254,12 +291,16 @@ class TrafficStore:
 
     async def highway_data_version(self, highway_id: str) -> int:
         """Changes whenever any process on any machine commits observations on this highway
-        (read after this call began)."""
-        return await self._highway_version(highway_id)
+        (read after this call began, or read earlier with nothing committed since)."""
+        known = self._known.get(highway_id, self.engine.change_token())
+        return known if known is not None else await self._highway_version(highway_id)
 
     async def _read_highway_version(self, highway_id: str) -> int:
+        token = self.engine.change_token()  # before the read: it sees at least this state
         row = await self.engine.fetchone(_READ_HIGHWAY_VERSION, (highway_id,))
-        return int(row[0]) if row and row[0] is not None else 0
+        version = int(row[0]) if row and row[0] is not None else 0
+        self._known.remember(token, highway_id, version)
+        return version
 
     async def highway_answer_version(self, highway_id: str) -> tuple[int, int, int]:
         """Like `answer_version`, for answers about one highway only: (that highway's data

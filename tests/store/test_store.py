@@ -155,6 +155,41 @@ def test_a_batch_acknowledged_by_one_store_is_seen_and_deduplicated_by_another(
     run(scenario())
 
 
+def test_versions_are_fresh_after_another_store_commits(db_url: str) -> None:
+    """A version read again with nothing committed since needs no round trip where the engine
+    can tell (SQLite's wal-index header); after another store (another process, another
+    machine: tests/compat/test_sqlite_wal.py commits from a second process) commits, the
+    next read returns the new version, on both engines."""
+    store = open_traffic_store(db_url, clock=NOW.timestamp)
+    elsewhere = open_traffic_store(db_url, clock=NOW.timestamp)
+    fetches = store._highway_version  # noqa: SLF001 - counting round trips is the point
+
+    async def scenario() -> None:
+        await store.highway_data_version("192")  # the first read maps SQLite's header
+        first = await store.highway_data_version("192")
+        other = await store.highway_data_version("217")
+        made = fetches.fetches
+        for _ in range(5):  # nothing committed: the same versions
+            assert await store.highway_data_version("192") == first
+            assert await store.highway_data_version("217") == other
+        can_tell = store.engine.change_token() is not None
+        assert can_tell == (store.engine.kind == "sqlite")
+        assert fetches.fetches == (made if can_tell else made + 10)
+        for round_no in range(3):
+            batch = [obs(f"elsewhere-{round_no}", "192-EB-01", 1, 30.0)]
+            assert (await elsewhere.report(batch)).accepted == 1
+            now = await store.highway_data_version("192")
+            assert now > first  # the other store's batch, seen at once
+            assert await store.highway_data_version("217") == other  # not its highway
+            assert await store.data_version() == await elsewhere.data_version()
+            first = now
+        await elsewhere.engine.close()
+        await store.engine.close()
+        assert store.engine.change_token() is None
+
+    run(scenario())
+
+
 def test_accounts_changed_anywhere_are_seen_without_restart(db_url: str) -> None:
     serving = open_traffic_store(db_url)
     directory = AccountDirectory(serving.engine, ttl_seconds=0)
