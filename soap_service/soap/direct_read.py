@@ -24,6 +24,9 @@ _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+_SEGMENT_HEADS = 65_536  # segment texts kept (a network has a few thousand segments)
+
+
 class NotWritable(ValueError):
     """A value this writer cannot put in XML; the caller uses Spyne's path (which decides)."""
 
@@ -54,6 +57,10 @@ class TravelTimesAnswer:
         self._head = template[:template.index(opening)].encode("utf-8")
         self._tail = template[template.rindex(closing) + len(closing):].encode("utf-8")
         self._p = prefix
+        # A segment's own elements (id, names, length) written once per Segment object: the
+        # network's segments live as long as its version is served. Keyed by identity, the
+        # object kept with its text so an id is never taken for another object's.
+        self._segment_heads: dict[int, tuple[domain.Segment, str]] = {}
         # The sample must come back identical, or this writer does not match Spyne's.
         if self.render([sample]) != template.encode("utf-8"):
             raise ValueError("direct GetTravelTimes rendering differs from Spyne's")
@@ -70,14 +77,10 @@ class TravelTimesAnswer:
                 f"<{p}:totalMinutes>{_double(tt.total_minutes)}</{p}:totalMinutes>"
                 f"<{p}:freeFlowMinutes>{_double(tt.free_flow_minutes)}</{p}:freeFlowMinutes>")
             for state in tt.segments:
-                seg = state.segment
                 observed = ("" if state.observed_at is None else
                             f"<{p}:observedAt>{_datetime(state.observed_at)}</{p}:observedAt>")
-                add(f"<{p}:segment><{p}:segmentId>{_text(seg.id)}</{p}:segmentId>"
-                    f"<{p}:fromName>{_text(seg.from_name)}</{p}:fromName>"
-                    f"<{p}:toName>{_text(seg.to_name)}</{p}:toName>"
-                    f"<{p}:lengthKm>{_double(seg.length_km)}</{p}:lengthKm>"
-                    f"<{p}:speedKph>{_double(state.speed_kph)}</{p}:speedKph>"
+                add(self._segment_head(state.segment))
+                add(f"<{p}:speedKph>{_double(state.speed_kph)}</{p}:speedKph>"
                     f"<{p}:currentMinutes>{_double(state.current_minutes)}</{p}:currentMinutes>"
                     f"<{p}:freeFlowMinutes>{_double(state.free_flow_minutes)}"
                     f"</{p}:freeFlowMinutes>"
@@ -86,6 +89,21 @@ class TravelTimesAnswer:
                     f"</{p}:segment>")
             add(f"</{p}:travelTime>")
         return b"".join((self._head, "".join(parts).encode("utf-8"), self._tail))
+
+    def _segment_head(self, seg: domain.Segment) -> str:
+        """<segment> up to lengthKm: what depends on the segment alone (NotWritable as ever)."""
+        known = self._segment_heads.get(id(seg))
+        if known is not None and known[0] is seg:
+            return known[1]
+        p = self._p
+        head = (f"<{p}:segment><{p}:segmentId>{_text(seg.id)}</{p}:segmentId>"
+                f"<{p}:fromName>{_text(seg.from_name)}</{p}:fromName>"
+                f"<{p}:toName>{_text(seg.to_name)}</{p}:toName>"
+                f"<{p}:lengthKm>{_double(seg.length_km)}</{p}:lengthKm>")
+        if len(self._segment_heads) >= _SEGMENT_HEADS:
+            self._segment_heads.clear()  # networks replaced many times over: start again
+        self._segment_heads[id(seg)] = (seg, head)
+        return head
 
 
 def _datetime(value: dt.datetime) -> str:

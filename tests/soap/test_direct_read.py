@@ -77,6 +77,26 @@ def test_generated_answers_are_written_as_spyne_writes_them(runner: SpyneRunner)
         assert direct.render(result) == runner._render_travel_times(result)  # noqa: SLF001
 
 
+def test_segments_written_again_keep_their_own_texts(runner: SpyneRunner) -> None:
+    """A segment's elements are written once per Segment object: the same objects with new
+    speeds, and new objects for the same ids (a new network version), still come out as
+    Spyne writes them."""
+    direct = runner._travel_answer  # noqa: SLF001
+    assert direct is not None
+    rng = random.Random(77)
+    for _ in range(50):
+        first = _answer(rng)
+        again = [dataclasses.replace(tt, segments=tuple(
+            dataclasses.replace(state, speed_kph=_double(rng), stale=not state.stale)
+            for state in tt.segments)) for tt in first]
+        renamed = [dataclasses.replace(tt, segments=tuple(
+            dataclasses.replace(state, segment=dataclasses.replace(
+                state.segment, from_name=rng.choice(WORDS), length_km=_double(rng)))
+            for state in tt.segments)) for tt in first]
+        for result in (first, again, renamed, first):
+            assert direct.render(result) == runner._render_travel_times(result)  # noqa: SLF001
+
+
 def test_text_xml_cannot_hold_is_left_to_spyne(runner: SpyneRunner) -> None:
     direct = runner._travel_answer  # noqa: SLF001
     assert direct is not None
