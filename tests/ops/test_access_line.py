@@ -4,6 +4,7 @@ access logger (another handler, a filter) gets the record through logging as bef
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -105,3 +106,63 @@ def test_client_faults_still_go_through_the_refusal_bucket(
         _answer(ServiceFault("soap:Client.DTDNotAllowed", "no", http_status=status), status)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 10  # the burst of the shared token bucket, the rest dropped
+
+
+class _CountingStream(io.StringIO):
+    """A stream that counts its writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_lines_of_one_loop_pass_leave_in_one_write_in_order(
+        configure: Callable[[str], io.StringIO]) -> None:
+    """On the event loop, the access lines of one pass (direct and through logging alike)
+    are written together once the pass is done, in the order they were made; without a
+    running loop each line is written at once; flush() writes what is pending."""
+    configure("json")
+    handler = ACCESS.handlers[0]
+    assert isinstance(handler, logs.AccessHandler)
+    stream = _CountingStream()
+    handler.setStream(stream)
+
+    async def one_pass() -> tuple[int, int]:
+        for index in range(5):
+            handler.write_fields(logging.INFO, logs.ACCESS_LOGGER, {"n": index})
+            ACCESS.info("request", extra={logs.ACCESS_ATTR: {"m": index}})
+        during = stream.writes
+        await asyncio.sleep(0)  # the loop's next pass
+        return during, stream.writes
+
+    during, after = asyncio.run(one_pass())
+    assert (during, after) == (0, 1)
+    order = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line.get("n"), line.get("m")) for line in order] == [
+        pair for index in range(5) for pair in ((index, None), (None, index))]
+
+    handler.write_fields(logging.INFO, logs.ACCESS_LOGGER, {"n": 99})  # no running loop
+    assert stream.writes == 2 and stream.getvalue().endswith('"n": 99}\n')
+
+    async def left_pending() -> None:
+        handler.write_fields(logging.INFO, logs.ACCESS_LOGGER, {"n": 100})
+
+    asyncio.run(left_pending())  # the loop closed before its next pass ran
+    asyncio.run(one_pass())  # the next loop writes it, and its own pass, in order
+    assert stream.getvalue().endswith('"m": 4}\n') and '"n": 100}' in stream.getvalue()
+    asyncio.run(left_pending())
+    handler.flush()  # what logging does at exit
+    assert stream.getvalue().endswith('"n": 100}\n')
+    big = {"filler": "x" * (logs.AccessHandler.PENDING_LIMIT // 2)}
+
+    async def large() -> int:
+        before = stream.writes
+        for _ in range(3):
+            handler.write_fields(logging.INFO, logs.ACCESS_LOGGER, big)
+        return stream.writes - before
+
+    assert asyncio.run(large()) >= 1  # a pass's lines past the limit leave without waiting
