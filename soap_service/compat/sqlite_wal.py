@@ -2,7 +2,7 @@
 
 Why: every cached read checks a data version in the database (store/traffic_store.py); on
 SQLite that is a hop to a reader thread and back, which costs more server CPU than the rest of
-a cached read's store work (issue 17: ~25 % more cached reads per second without it). SQLite
+a cached read's store work (issue 17: ~10 % more cached reads per second without it). SQLite
 itself answers "has anything been committed?" from the wal-index header in the `-shm` file,
 which every connection to the database maps and which every commit rewrites (the change
 counter, the last frame, the checksums; a WAL restart changes the salts). Reading those bytes

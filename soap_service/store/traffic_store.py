@@ -274,15 +274,10 @@ class TrafficStore:
     async def data_version(self) -> int:
         """Changes whenever any process on any machine commits observations (read after
         this call began, or read earlier with nothing committed since)."""
-        known = self._known.get(None, self.engine.change_token())
-        return known if known is not None else await self._data_version(None)
+        return await self._version(None, self._data_version)
 
     async def _read_data_version(self, _: None) -> int:
-        token = self.engine.change_token()  # before the read: it sees at least this state
-        row = await self.engine.fetchone(_READ_VERSION)
-        version = int(row[0]) if row else 0
-        self._known.remember(token, None, version)
-        return version
+        return await self._read_version(None, _READ_VERSION, ())
 
     async def answer_version(self) -> tuple[int, int, int]:
         """Equal for two reads only if they would see the same data at the same asOf second:
@@ -292,14 +287,22 @@ class TrafficStore:
     async def highway_data_version(self, highway_id: str) -> int:
         """Changes whenever any process on any machine commits observations on this highway
         (read after this call began, or read earlier with nothing committed since)."""
-        known = self._known.get(highway_id, self.engine.change_token())
-        return known if known is not None else await self._highway_version(highway_id)
+        return await self._version(highway_id, self._highway_version)
 
     async def _read_highway_version(self, highway_id: str) -> int:
+        return await self._read_version(highway_id, _READ_HIGHWAY_VERSION, (highway_id,))
+
+    async def _version(self, key: Any, read: FreshRead[Any, int]) -> int:
+        """A version known unchanged since it was read, or a fresh read (shared: FreshRead)."""
+        known = self._known.get(key, self.engine.change_token())
+        return known if known is not None else await read(key)
+
+    async def _read_version(self, key: str | None, sql: str, params: tuple[Any, ...]) -> int:
+        """One version read, remembered with the change token taken before it."""
         token = self.engine.change_token()  # before the read: it sees at least this state
-        row = await self.engine.fetchone(_READ_HIGHWAY_VERSION, (highway_id,))
+        row = await self.engine.fetchone(sql, params)
         version = int(row[0]) if row and row[0] is not None else 0
-        self._known.remember(token, highway_id, version)
+        self._known.remember(token, key, version)
         return version
 
     async def highway_answer_version(self, highway_id: str) -> tuple[int, int, int]:
