@@ -9,6 +9,7 @@ from lxml import etree
 
 from client.wsse import TimestampSigner, UsernameTokenSigner
 from soap_service import faults
+from soap_service.faults import ServiceFault
 from tests.security.conftest import PASSWORDS, Harness, build_envelope
 
 WSU = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd}"
@@ -103,3 +104,27 @@ def test_two_timestamps(harness: Harness) -> None:
 def test_timestamp_alone_authenticates_nobody(harness: Harness) -> None:
     fault = harness.refuse(build_envelope(TimestampSigner()), faults.WSSE_INVALID_SECURITY)
     assert "no identity token" in (fault.reason or "")
+
+
+@pytest.mark.parametrize(("element", "value", "far"), [
+    ("Created", "0001-01-01T00:00:00+14:00", "1900-01-01T00:00:00Z"),
+    ("Created", "9999-12-31T23:59:59-14:00", "2999-01-01T00:00:00Z"),
+    ("Expires", "0001-01-01T00:00:00+14:00", "1900-01-01T00:00:00Z"),
+    ("Expires", "9999-12-31T23:59:59-14:00", "2999-01-01T00:00:00Z"),
+])
+def test_times_outside_the_utc_range_answer_as_far_times_do(
+    harness: Harness, element: str, value: str, far: str
+) -> None:
+    # Valid xsd:dateTime whose instant datetime cannot hold in UTC: the same answer as for
+    # a time merely far in the past or future, never an error of the server.
+    answers = []
+    for text in (value, far):
+        root = stamped()
+        timestamp_of(root).find(WSU + element).text = text  # type: ignore[union-attr]
+        try:
+            answers.append(("authenticated", harness.run(root).principal is not None))
+        except ServiceFault as fault:
+            answers.append((fault.code, fault.message))
+    assert answers[0] == answers[1]
+    # Only an Expires far ahead is accepted (as a long-lived Timestamp is).
+    assert (answers[0][0] == "authenticated") == (element == "Expires" and far > "2026")

@@ -182,3 +182,15 @@ def test_password_never_in_reason(harness: Harness) -> None:
     for root in (text(password="Sup3r-S3cret"), digest(password="Sup3r-S3cret")):
         fault = harness.refuse(root, faults.WSSE_FAILED_AUTHENTICATION)
         assert "Sup3r" not in (fault.reason or "") and "Sup3r" not in fault.message
+
+
+@pytest.mark.parametrize("created", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+@pytest.mark.parametrize("make", [text, digest])
+def test_created_outside_the_utc_range_is_expired_not_an_error(
+    harness: Harness, make: object, created: str
+) -> None:
+    # Valid xsd:dateTime whose instant datetime cannot hold in UTC: far too old or far in
+    # the future, a client's fault like any other stale Created.
+    root = make()  # type: ignore[operator]
+    token_of(root).find(WSU + "Created").text = created  # type: ignore[union-attr]
+    harness.refuse(root, faults.WSSE_MESSAGE_EXPIRED)

@@ -144,6 +144,25 @@ def test_expired_timestamp(server: RunningServer) -> None:
     assert post(server, root) == (500, "wsse:MessageExpired")
 
 
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_times_beyond_the_utc_range_are_client_faults(server: RunningServer,
+                                                      moment: str) -> None:
+    """A Created or Timestamp that is valid xsd:dateTime but leaves year 1-9999 in UTC is
+    refused as stale (or malformed), never answered with soap:Server and a traceback."""
+    wsu = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd}"
+    for element in ("UsernameToken", "Timestamp"):
+        root = build(etree.fromstring(envelope(travel_times_body("192"))), TimestampSigner(60),
+                     UsernameTokenSigner("dave", PASSWORDS["dave"], digest=True))
+        created = next(e for e in root.iter(f"{wsu}Created")
+                       if etree.QName(e.getparent()).localname == element)
+        created.text = moment
+        status, code = post(server, root)
+        assert status == 500 and code in ("wsse:MessageExpired", "wsse:InvalidSecurity"), code
+    assert "Traceback" not in server.log_text()
+    with client(server, username="dave", password=PASSWORDS["dave"], digest=True) as c:
+        assert c.list_highways()
+
+
 def test_wrapping_attack_is_refused_and_nothing_runs(server: RunningServer, pki: LivePki) -> None:
     """bob (reader) signed a harmless read; the attacker moves that Body into a header and
     puts a write in a new Body. The signature still verifies on the moved node."""
