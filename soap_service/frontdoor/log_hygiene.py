@@ -41,6 +41,15 @@ _ENVELOPE = re.compile(r"<(?:[\w.-]+:)?Envelope\b.*", re.IGNORECASE | re.DOTALL)
 def redact(text: str) -> str:
     """`text` with secret element contents and key=value secrets replaced by `***`, and any
     envelope cut to its first 200 characters."""
+    # Every pattern needs a "<" (elements, envelopes) or a "=" or ":" (key=value): a text
+    # with none of the three, such as a request path, is returned as is (~0.2 us, not ~3).
+    if "<" not in text and "=" not in text and ":" not in text:
+        return text
+    return _redact_all(text)
+
+
+def _redact_all(text: str) -> str:
+    """redact() without its shortcut: every pattern applied."""
     text = _SECRET_ELEMENT.sub(r"\1***", text)
     text = _SECRET_ATTR.sub(r"\1***", text)
     match = _ENVELOPE.search(text)

@@ -83,10 +83,11 @@ class ShapeCheck:
             )
         # Every element has one start tag: a "<" not followed by "/" (an end tag's "</" is
         # never a start tag). Other "<" bytes (comments, CDATA) only raise the bound.
-        if (data.count(b"<") - data.count(b"</") > limits.elements
-                and int(self._elements(root)) > limits.elements):
+        start_tags = data.count(b"<") - data.count(b"</")
+        if start_tags > limits.elements and int(self._elements(root)) > limits.elements:
             raise limit_fault("elements", "element count")
-        if self._deep(root):
+        # An element below the depth limit has at least `depth` ancestors: depth + 1 elements.
+        if start_tags > limits.depth and self._deep(root):
             raise limit_fault("depth", "nesting depth")
         # Every attribute (and namespace declaration) is written with one "=".
         if (data.count(b"=") > limits.attributes
@@ -95,8 +96,10 @@ class ShapeCheck:
             raise limit_fault("attributes", "attributes per element")
         # A tag holds no "<" (not even in attribute values), so a name is never longer in
         # characters than the longest run of bytes between two "<".
-        longest = max(map(len, data.split(b"<"))) if len(data) > limits.name_length else 0
-        if longest > limits.name_length and self._long_name(root):
+        runs = data.split(b"<") if len(data) > limits.name_length else []
+        longest = max(map(len, runs)) if runs else 0
+        if (longest > limits.name_length and _may_hold_long_name(runs, limits.name_length)
+                and self._long_name(root)):
             raise limit_fault("name-length", "name length")
         long_run = len(data) > limits.text_length and _may_hold_long_text(data, longest,
                                                                            limits.text_length)
@@ -122,6 +125,24 @@ class ShapeCheck:
                 raise limit_fault("text-length", "text length")
             if len(prefix) > limits.name_length:
                 raise limit_fault("name-length", "name length")
+
+
+# Bytes no XML name can hold (markup, quotes, "=", "/", whitespace): each becomes a "<".
+_NAME_BREAKS = bytes.maketrans(b">/=\"' \t\r\n", b"<" * 9)
+
+
+def _may_hold_long_name(runs: list[bytes], limit: int) -> bool:
+    """False only when no element or attribute name is longer than `limit` characters.
+
+    `runs` are the document's bytes split at "<". A name lies inside one run and holds none
+    of _NAME_BREAKS (a qualified name's ":" is no break), and it has no more characters than
+    bytes; so only a run longer than `limit` can hold one, and only in a stretch between two
+    breaks. A start tag with namespace URIs outruns the limit, but is cut at every "/" here.
+    """
+    for run in runs:
+        if len(run) > limit and max(map(len, run.translate(_NAME_BREAKS).split(b"<"))) > limit:
+            return True
+    return False
 
 
 def _may_hold_long_text(data: bytes, longest_run: int, limit: int) -> bool:
