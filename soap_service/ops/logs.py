@@ -45,10 +45,53 @@ class JsonFormatter(logging.Formatter):
     def access_line(self, created: float, level: str, logger: str,
                     fields: dict[str, Any]) -> str:
         """An access-log line (the one form for records and for AccessHandler.write_fields)."""
-        data: dict[str, Any] = {"time": _iso_time(created), "level": level, "logger": logger,
+        time_text = _iso_time(created)
+        line = _access_json(time_text, level, logger, fields)
+        if line is not None:
+            return line
+        data: dict[str, Any] = {"time": time_text, "level": level, "logger": logger,
                                 "event": "request"}
         data.update(fields)
         return json.dumps(data, default=str)
+
+
+_quote = json.encoder.encode_basestring_ascii  # json.dumps's own string encoder (C)
+_HEAD = ("time", "level", "logger", "event")  # an access line's first keys, in order
+_KEY_PREFIXES: dict[str, str] = {}  # field name -> ', "name": ' (a handful of names)
+
+
+def _access_json(time_text: str, level: str, logger: str, fields: dict[str, Any]) -> str | None:
+    """What JsonFormatter.access_line's json.dumps writes, written directly (~5 us less per
+    line: no encoder object, no generic dispatch); None when a field is not a None, str, int,
+    bool or finite float value under a str name other than _HEAD's (dumps then decides)."""
+    parts = [f'{{"time": {_quote(time_text)}, "level": {_quote(level)}, '
+             f'"logger": {_quote(logger)}, "event": "request"']
+    append = parts.append
+    for key, value in fields.items():
+        prefix = _KEY_PREFIXES.get(key)
+        if prefix is None:
+            if key.__class__ is not str or key in _HEAD:
+                return None
+            prefix = f", {_quote(key)}: "
+            if len(_KEY_PREFIXES) < 64:
+                _KEY_PREFIXES[key] = prefix
+        kind = value.__class__
+        if kind is str:
+            text = _quote(value)
+        elif value is None:
+            text = "null"
+        elif kind is int:
+            text = int.__repr__(value)
+        elif kind is float and value - value == 0.0:  # finite: NaN and inf are not
+            text = float.__repr__(value)
+        elif kind is bool:
+            text = "true" if value else "false"
+        else:
+            return None
+        append(prefix)
+        append(text)
+    append("}")
+    return "".join(parts)
 
 
 class TextFormatter(logging.Formatter):

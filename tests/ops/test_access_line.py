@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import logging
+import random
 import re
 from collections.abc import Callable, Iterator
 
@@ -166,3 +167,33 @@ def test_lines_of_one_loop_pass_leave_in_one_write_in_order(
         return stream.writes - before
 
     assert asyncio.run(large()) >= 1  # a pass's lines past the limit leave without waiting
+
+
+class _Odd:
+    def __str__(self) -> str:
+        return "odd \u00e9 value"
+
+
+def test_json_access_line_is_what_json_dumps_writes() -> None:
+    # The line is written directly for the usual field types; every value and name of any
+    # other kind falls back to json.dumps. Either way the text is json.dumps's, byte for byte.
+    rng = random.Random(5)
+    values: list[object] = [
+        None, "", "plain", 'quote " and \\ backslash', "ctl \x00\x1f\x7f", "\u00e9\u4e2d",
+        "\U0001F600", "\ud800", 0, -1, 2**70, -(2**70), True, False, 0.0, -0.0, 0.34, 1e300, 1e-300,
+        float("nan"), float("inf"), float("-inf"), b"bytes", [1, "a"], {"k": 1}, _Odd(),
+    ]
+    names: list[object] = ["status", "peer", "reason", "x\u00e9", 'q"uote', "time", "event", 7]
+    formatter = logs.JsonFormatter()
+    direct = 0
+    for _ in range(3000):
+        fields = {rng.choice(names): rng.choice(values) for _ in range(rng.randint(0, 8))}
+        created = rng.uniform(0, 4e9)
+        level = rng.choice(["INFO", "DEBUG", "WARNING"])
+        logger = rng.choice(["highway.access", "x\u00e9"])
+        expected = json.dumps({"time": logs._iso_time(created), "level": level, "logger": logger,
+                               "event": "request", **fields}, default=str)
+        assert formatter.access_line(created, level, logger, fields) == expected, fields
+        written = logs._access_json(logs._iso_time(created), level, logger, fields)  # type: ignore[arg-type]
+        direct += written is not None
+    assert 100 < direct < 2900
