@@ -212,3 +212,11 @@ def test_limits_memory_incr_without_the_lock_counts_as_limits_does(
             theirs.timer.cancel()
 
     asyncio.run(scenario())
+
+
+def test_redis_replies_are_parsed_by_hiredis() -> None:
+    # setup.cfg installs hiredis for it; without it redis-py quietly parses in Python.
+    from redis.asyncio.connection import DefaultParser
+    from redis.utils import HIREDIS_AVAILABLE
+
+    assert HIREDIS_AVAILABLE and DefaultParser.__name__ == "_AsyncHiredisParser"
