@@ -16,10 +16,10 @@ def pack_commands(commands: Iterable[Sequence[Any]], encoding: str = "utf-8") ->
         if not args:
             return None
         name = args[0]
-        # As redis-py: a command name with spaces ("CONFIG GET") is sent as separate words.
+        # As redis-py: a command name is sent as its words ("CONFIG GET" as two); a str name
+        # always split at any whitespace (UTF-8), a bytes one only when it holds a space.
         if name.__class__ is str:
-            if " " in name:
-                args = (*name.encode(encoding).split(), *args[1:])
+            args = (*name.encode().split(), *args[1:])
         elif name.__class__ is bytes:
             if b" " in name:
                 args = (*name.split(), *args[1:])

@@ -23,7 +23,8 @@ def _redis_py(commands: list[tuple[object, ...]]) -> bytes:
 
 def test_generated_commands_are_packed_as_redis_py_packs_them() -> None:
     rng = random.Random(3)
-    names = ["SET", "EVALSHA", "CONFIG GET", b"GET", b"SCRIPT  LOAD", "get", "X\u00e9"]
+    names = ["SET", "EVALSHA", "CONFIG GET", b"GET", b"SCRIPT  LOAD", "get", "X\u00e9",
+             "X\tY", " SET ", "", b"A\tB", b"A\t B"]
     values = ["", "k", "wss:ut:" + "f" * 64, "\u00e9\u4e2d\U0001F600", "a b", "x" * 7000,
               b"", b"\x00\xff raw", b"y" * 7000, 0, -1, 2**70, 361000, 0.5, -0.0, 1e300,
               float("inf"), float("nan")]
